@@ -1,0 +1,20 @@
+# Production image: gunicorn serving the app; docker-compose.yml runs it next to PostgreSQL.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+RUN useradd --create-home --uid 1000 app && mkdir -p /data/private /app/staticfiles && chown -R app /data /app
+
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY --chown=app . .
+RUN DEBUG=1 python manage.py compile_translations
+
+USER app
+EXPOSE 8000
+CMD ["scripts/start-web.sh"]

@@ -1,0 +1,45 @@
+# Two commands do all the set-up (README): `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+SIZE ?= S
+
+.PHONY: help install messages demo serve test lint bench bench-growth loadtest faulttest clean
+
+help:
+	@echo "make demo    - set up (.venv, install, migrate SQLite, demo data) and serve on http://127.0.0.1:8000"
+	@echo "make test    - set up and run the whole test suite (SQLite; PostgreSQL when DATABASE_URL is set)"
+	@echo "make lint    - ruff"
+	@echo "make bench   - benchmark against PostgreSQL (SIZE=XS|S|M)"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); run make PYTHON=python3.11" % sys.version.split()[0])'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+messages: install
+	DEBUG=1 $(PY) manage.py compile_translations
+
+demo: messages
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
+	@echo "Open http://127.0.0.1:8000 and log in as admin, atasan or pegawai (password asn-demo-2026)."
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+serve: messages
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+test: messages
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from assessments.forms import LoginForm
+from assessments.views import common
+
+urlpatterns = [
+    path("healthz", common.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("akun/login/", auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True), name="login"),
+    path("akun/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("assessments.urls")),
+]

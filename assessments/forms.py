@@ -1,0 +1,186 @@
+"""Forms validate input and nothing else; views hand `cleaned_data` to the services."""
+
+import re
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Layout, LayoutObject
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
+
+from .models import PeriodIndicator, PeriodPillar, Rating
+from .scoring import RATING_MAX, RATING_MIN
+from .services import Answer
+from .validators import evidence_extension
+
+RATING_CHOICES = [(value, str(value)) for value in range(RATING_MIN, RATING_MAX + 1)]
+ANSWER_FIELD = re.compile(r"^(rating|note|evidence|clear_evidence)_(\d+)$")
+
+
+class EvidenceField(forms.FileField):
+    def validate(self, value):
+        super().validate(value)
+        if not value:
+            return
+        limit = settings.EVIDENCE_MAX_BYTES
+        if value.size > limit:
+            raise forms.ValidationError(
+                _("The file is %(size).1f MB; the limit is %(limit).1f MB."),
+                code="too_large",
+                params={"size": value.size / 1048576, "limit": limit / 1048576},
+            )
+        if evidence_extension(value) is None:
+            raise forms.ValidationError(_("Only PDF, JPEG or PNG files are accepted."), code="file_type")
+
+
+class LoginForm(AuthenticationForm):
+    """Staff log in with their NIP; the field is labelled as such."""
+
+    username = forms.CharField(
+        label=_("NIP or user name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username", "inputmode": "text"}),
+    )
+
+
+class IndicatorBlock(LayoutObject):
+    """Crispy layout object: one indicator with its rubric, the 1-5 choice, note and evidence."""
+
+    template = "assessments/_indicator.html"
+
+    def __init__(self, indicator: PeriodIndicator):
+        self.indicator = indicator
+
+    def render(self, form, context, template_pack=None, **kwargs):
+        pk = self.indicator.pk
+        return render_to_string(
+            self.template,
+            {
+                "indicator": self.indicator,
+                "rating": form[f"rating_{pk}"],
+                "note": form[f"note_{pk}"],
+                "evidence": form[f"evidence_{pk}"],
+                "clear_evidence": form[f"clear_evidence_{pk}"],
+                "stored": form.stored.get(pk),
+                "read_only": form.read_only,
+            },
+        )
+
+
+class AssessmentForm(forms.Form):
+    """The whole questionnaire of one period: per indicator a rating, a note and evidence.
+
+    Saving a draft accepts any subset of answers; `require_complete=True` (submit) also asks for
+    every rating and for the notes an indicator requires at a 1 or a 5.
+    """
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(self, *args, questionnaire: list[PeriodPillar], stored: dict[int, Rating], version: int,
+                 read_only: bool = False, require_complete: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questionnaire = questionnaire
+        self.stored = stored
+        self.read_only = read_only
+        self.require_complete = require_complete
+        self.fields["version"].initial = version
+        self.indicators = [indicator for pillar in questionnaire for indicator in pillar.indicators.all()]
+        for indicator in self.indicators:
+            pk, rating = indicator.pk, stored.get(indicator.pk)
+            self.fields[f"rating_{pk}"] = forms.TypedChoiceField(
+                label=indicator.localized("statement"),
+                choices=RATING_CHOICES,
+                coerce=int,
+                empty_value=None,
+                required=False,
+                widget=forms.RadioSelect(attrs={"class": "btn-check"}),
+                initial=rating.score if rating else None,
+            )
+            self.fields[f"note_{pk}"] = forms.CharField(
+                label=_("Note"),
+                required=False,
+                max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+                initial=rating.note if rating else "",
+            )
+            self.fields[f"evidence_{pk}"] = EvidenceField(
+                label=_("Supporting evidence (PDF, JPEG or PNG)"),
+                required=False,
+                widget=forms.FileInput(attrs={"class": "form-control form-control-sm", "accept": ".pdf,.jpg,.jpeg,.png"}),
+            )
+            self.fields[f"clear_evidence_{pk}"] = forms.BooleanField(label=_("Remove the file"), required=False)
+        if read_only:
+            for form_field in self.fields.values():
+                form_field.disabled = True
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            *[
+                Div(
+                    HTML(render_to_string("assessments/_pillar_heading.html", {"pillar": pillar})),
+                    *[IndicatorBlock(indicator) for indicator in pillar.indicators.all()],
+                    css_class="pillar-section mb-4",
+                    css_id=f"pilar-{pillar.pk}",
+                )
+                for pillar in questionnaire
+            ]
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        known = {indicator.pk for indicator in self.indicators}
+        for key in list(self.data) + list(self.files):
+            match = ANSWER_FIELD.match(key)
+            if match and int(match.group(2)) not in known:
+                raise forms.ValidationError(
+                    _("The form contained an indicator that is not part of this period. Reload the page and try again."),
+                    code="unknown_indicator",
+                )
+        if not self.require_complete:
+            return cleaned
+        for indicator in self.indicators:
+            score = cleaned.get(f"rating_{indicator.pk}")
+            if score is None:
+                if f"rating_{indicator.pk}" not in self.errors:
+                    self.add_error(f"rating_{indicator.pk}", forms.ValidationError(_("Choose a rating from 1 to 5."), code="required"))
+            elif indicator.note_required_for(score) and not cleaned.get(f"note_{indicator.pk}", "").strip():
+                self.add_error(
+                    f"note_{indicator.pk}",
+                    forms.ValidationError(_("Explain a rating of %(score)s in a note."), code="note_required", params={"score": score}),
+                )
+        return cleaned
+
+    def answers(self) -> dict[int, Answer]:
+        """Return the cleaned answers as {PeriodIndicator id: Answer}."""
+        data = self.cleaned_data
+        return {
+            indicator.pk: Answer(
+                score=data.get(f"rating_{indicator.pk}"),
+                note=data.get(f"note_{indicator.pk}", "").strip(),
+                evidence=data.get(f"evidence_{indicator.pk}") or None,
+                clear_evidence=bool(data.get(f"clear_evidence_{indicator.pk}")),
+            )
+            for indicator in self.indicators
+        }
+
+    def answered_count(self) -> int:
+        """Return how many indicators have a rating in the form as shown."""
+        if self.is_bound:
+            return sum(1 for i in self.indicators if self.data.get(f"rating_{i.pk}") not in (None, ""))
+        return sum(1 for i in self.indicators if self.stored.get(i.pk) and self.stored[i.pk].score is not None)
+
+
+class SubmitForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class ReturnForm(forms.Form):
+    note = forms.CharField(
+        label=_("What should be corrected?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write a note telling the person what to correct.")},
+    )

@@ -1,0 +1,23 @@
+"""Compile locale/*/LC_MESSAGES/*.po into .mo with polib, so that a machine without GNU
+gettext (no `msgfmt`) can still run the app in Indonesian and English."""
+
+from pathlib import Path
+
+import polib
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Compile the project's translation catalogues (.po to .mo) without GNU gettext."
+
+    def handle(self, *args, **options):
+        count = 0
+        for root in settings.LOCALE_PATHS:
+            for po_path in sorted(Path(root).glob("*/LC_MESSAGES/*.po")):
+                mo_path = po_path.with_suffix(".mo")
+                if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+                    continue
+                polib.pofile(str(po_path)).save_as_mofile(str(mo_path))
+                count += 1
+        self.stdout.write(f"{count} catalogue(s) compiled.")

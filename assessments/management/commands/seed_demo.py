@@ -1,0 +1,209 @@
+"""Load the demo organisation: a ministry-like unit tree, about 300 staff, three closed quarters
+of assessments and the current quarter open. Idempotent: a second run changes nothing."""
+
+import random
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from assessments import services
+from assessments.models import (
+    AssessmentPeriod,
+    AssessmentState,
+    Employee,
+    SupervisorAssignment,
+    WorkUnit,
+)
+from assessments.synthetic import (
+    POSITIONS,
+    AssessmentSpec,
+    bulk_create_assessments,
+    draw_ratings,
+    moment_in,
+    nip_for,
+    person_name,
+    unit_profile,
+)
+
+DEMO_PASSWORD = "asn-demo-2026"
+ROOT_CODE = "KEMENDAGRI"
+
+# (code, name, children): 1 root, 5 echelon-I units, 31 units in all, 4 levels.
+TREE = (
+    ROOT_CODE, "Kementerian Dalam Negeri", [
+        ("SETJEN", "Sekretariat Jenderal", [
+            ("SETJEN-RO-UM", "Biro Umum", [("SETJEN-RO-UM-TU", "Bagian Tata Usaha", [])]),
+            ("SETJEN-RO-KEU", "Biro Keuangan dan Barang Milik Negara", []),
+            ("SETJEN-RO-ORG", "Biro Organisasi dan Tata Laksana", []),
+            ("SETJEN-RO-HKM", "Biro Hukum", []),
+        ]),
+        ("ITJEN", "Inspektorat Jenderal", [
+            ("ITJEN-IR1", "Inspektorat Wilayah I", []),
+            ("ITJEN-IR2", "Inspektorat Wilayah II", []),
+            ("ITJEN-IR3", "Inspektorat Wilayah III", []),
+            ("ITJEN-IRK", "Inspektorat Khusus", []),
+        ]),
+        ("DUKCAPIL", "Direktorat Jenderal Kependudukan dan Pencatatan Sipil", [
+            ("DUKCAPIL-PDP", "Direktorat Pendaftaran Penduduk", [
+                ("DUKCAPIL-PDP-IDN", "Subdirektorat Identitas Penduduk", []),
+                ("DUKCAPIL-PDP-PIN", "Subdirektorat Pindah Datang Penduduk", []),
+            ]),
+            ("DUKCAPIL-CAPIL", "Direktorat Pencatatan Sipil", [
+                ("DUKCAPIL-CAPIL-KLH", "Subdirektorat Kelahiran dan Kematian", []),
+            ]),
+            ("DUKCAPIL-PIAK", "Direktorat Pengelolaan Informasi Administrasi Kependudukan", [
+                ("DUKCAPIL-PIAK-SIAK", "Subdirektorat Sistem Informasi Administrasi Kependudukan", []),
+            ]),
+        ]),
+        ("ADWIL", "Direktorat Jenderal Bina Administrasi Kewilayahan", [
+            ("ADWIL-TAPUM", "Direktorat Kawasan, Perkotaan dan Batas Negara", []),
+            ("ADWIL-PPD", "Direktorat Polisi Pamong Praja dan Pelindungan Masyarakat", [
+                ("ADWIL-PPD-LINMAS", "Subdirektorat Pelindungan Masyarakat", []),
+            ]),
+            ("ADWIL-DAMKAR", "Direktorat Manajemen Penanggulangan Bencana dan Kebakaran", []),
+            ("ADWIL-TAPEM", "Direktorat Toponimi dan Batas Daerah", []),
+        ]),
+        ("OTDA", "Direktorat Jenderal Otonomi Daerah", [
+            ("OTDA-FKDPRD", "Direktorat Fasilitasi Kepala Daerah dan DPRD", []),
+            ("OTDA-EKPD", "Direktorat Evaluasi Kinerja dan Peningkatan Kapasitas Daerah", [
+                ("OTDA-EKPD-EVA", "Subdirektorat Evaluasi Kinerja", []),
+            ]),
+            ("OTDA-PENATAAN", "Direktorat Penataan Daerah, Otonomi Khusus dan DPOD", []),
+        ]),
+    ],
+)
+
+# The demo logins of the README: `atasan` heads DUKCAPIL; `pegawai` works two levels below it.
+ATASAN_UNIT = "DUKCAPIL"
+PEGAWAI_UNIT = "DUKCAPIL-PDP-IDN"
+
+
+def _walk(node, parent=None):
+    code, name, children = node
+    yield code, name, parent
+    for child in children:
+        yield from _walk(child, code)
+
+
+class Command(BaseCommand):
+    help = "Load demo data (units, about 300 staff, 2026-Q1 to Q3 closed, the current quarter open). Idempotent."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even though DEBUG is off.")
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo refuses to run with DEBUG off (a production database?). Use --force to run anyway.")
+        if WorkUnit.objects.filter(code=ROOT_CODE).exists():
+            self.stdout.write("Demo data already loaded: nothing to do.")
+            return
+        if WorkUnit.objects.exists() or Employee.objects.exists():
+            raise CommandError("The database already holds units or staff that are not the demo's; seed_demo leaves it alone.")
+        with transaction.atomic():
+            self._load()
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo loaded: {WorkUnit.objects.count()} units, {Employee.objects.count()} staff, "
+            f"{AssessmentPeriod.objects.count()} periods. Logins: admin, atasan, pegawai (password {DEMO_PASSWORD})."
+        ))
+
+    def _load(self):
+        rng = random.Random(2026)
+        User = get_user_model()
+        password = make_password(DEMO_PASSWORD)  # hashed once: 300 hashes would take minutes
+
+        units: dict[str, WorkUnit] = {}
+        for code, name, parent in _walk(TREE):
+            fields = {"code": code, "name": name}
+            units[code] = WorkUnit.objects.add_root(fields) if parent is None else WorkUnit.objects.add_child(units[parent], fields)
+
+        taken: set[str] = set()
+        users, employees = [], []
+
+        def person(username, name, unit, position):
+            nip = nip_for(rng, taken)
+            user = User(username=username or nip, password=password, first_name=name[:150],
+                        email=f"{(username or nip)}@demo.kemendagri.go.id")
+            users.append(user)
+            employees.append(Employee(user=user, nip=nip, full_name=name, position=position, unit=unit))
+            return employees[-1]
+
+        heads: dict[str, Employee] = {}
+        for code, unit in units.items():
+            if unit.depth <= 2 or (unit.depth == 3 and rng.random() < 0.6):
+                title = {1: "Sekretaris Jenderal", 2: "Direktur Jenderal"}.get(unit.depth, "Direktur")
+                username = "atasan" if code == ATASAN_UNIT else None
+                name = "Ratna Kusumawardani" if username else person_name(rng)
+                heads[code] = person(username, name, unit, title)
+        for unit in units.values():
+            size = 4 if unit.depth == 1 else 6 if unit.depth == 2 else rng.randint(8, 14)
+            for _ in range(size):
+                person(None, person_name(rng), unit, rng.choice(POSITIONS))
+        pegawai = person("pegawai", "Budi Santoso", units[PEGAWAI_UNIT], "Analis Kependudukan")
+
+        User.objects.bulk_create(users)
+        for employee in employees:
+            employee.user_id = employee.user.pk
+        Employee.objects.bulk_create(employees)
+        SupervisorAssignment.objects.bulk_create(
+            SupervisorAssignment(employee=head, unit=units[code]) for code, head in heads.items()
+        )
+        User.objects.create_superuser("admin", "admin@demo.kemendagri.go.id", DEMO_PASSWORD, first_name="Admin Kepegawaian")
+
+        self._assessments(rng, units, employees, heads, pegawai)
+
+    def _assessments(self, rng, units, employees, heads, pegawai):
+        today = timezone.localdate()
+        current_quarter = (today.month - 1) // 3 + 1
+        quarters = [(today.year, q) for q in range(1, current_quarter)] or [(today.year - 1, 4)]
+        pillar_ids = None
+        profiles = {}
+
+        def reviewer_for(employee):
+            unit = employee.unit
+            for length in range(len(unit.path), 0, -unit.steplen):
+                for code, head in heads.items():
+                    if units[code].path == unit.path[:length] and head.pk != employee.pk:
+                        return head.user_id
+            return None
+
+        for position, (year, quarter) in enumerate(quarters + [(today.year, current_quarter)]):
+            opens_on, closes_on = services.quarter_dates(year, quarter)
+            period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
+            services.period_open(period=period)
+            questionnaire = period.questionnaire()
+            if pillar_ids is None:
+                pillar_ids = [p.pillar_id for p in questionnaire]
+                profiles = {code: unit_profile(rng, pillar_ids) for code in units}
+            is_current = (year, quarter) == (today.year, current_quarter)
+            drift = 0.08 * position  # a slow improvement over the year
+            specs = []
+            for employee in employees:
+                if employee.pk == pegawai.pk and is_current:
+                    continue  # pegawai has not started the current quarter: the demo journey
+                roll = rng.random()
+                if employee.pk == pegawai.pk:
+                    roll = 0.5  # pegawai has a full history: approved in every closed quarter
+                if is_current:
+                    state = AssessmentState.SUBMITTED if roll < 0.35 else AssessmentState.APPROVED if roll < 0.45 else AssessmentState.DRAFT if roll < 0.6 else None
+                else:
+                    state = None if roll < 0.1 else AssessmentState.SUBMITTED if roll < 0.25 else AssessmentState.APPROVED
+                if state is None:
+                    continue
+                answers = draw_ratings(rng, questionnaire, profiles[employee.unit.code], drift)
+                if state == AssessmentState.DRAFT:
+                    answers = dict(list(answers.items())[: rng.randint(3, len(answers) - 1)])
+                specs.append(AssessmentSpec(
+                    employee_id=employee.pk, user_id=employee.user_id, unit_id=employee.unit_id, state=state,
+                    answers=answers, at=moment_in(period, rng, latest=today), reviewer_id=reviewer_for(employee),
+                ))
+            bulk_create_assessments(period=period, specs=specs)
+            services.summary_rebuild(period=period)
+            services.period_expected_refresh(period=period)
+            if not is_current:
+                services.period_close(period=period)
+        # Give the next quarter a planned period, so admins can try opening it.
+        services.period_create_next()

@@ -1,0 +1,601 @@
+"""Domain model: the unit tree, staff, the integrity framework, periods and their frozen
+questionnaires, self-assessments, and the summary tables that dashboards read."""
+
+import datetime
+import os
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+from treebeard.mp_tree import MP_Node
+
+from .scoring import RATING_MAX, RATING_MIN, Grade
+from .validators import EVIDENCE_CONTENT_TYPES, validate_nip
+
+ROMAN_QUARTERS = {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+
+class Localized:
+    """Pick the English twin of a text field (`<field>_en`) when English is active."""
+
+    def localized(self, field: str) -> str:
+        if (translation.get_language() or "").startswith("en"):
+            english = getattr(self, f"{field}_en", "")
+            if english:
+                return english
+        return getattr(self, field)
+
+
+def positive(field: str, name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(**{f"{field}__gt": 0}), name=name)
+
+
+# --- Organisation -------------------------------------------------------------------------
+
+
+class WorkUnit(MP_Node):
+    """A unit kerja. Units form a tree; `path` is a materialized path, so "this unit and all
+    below it" is `path LIKE '<path>%'`, which PostgreSQL answers from the `path` pattern index
+    that Django creates for the unique varchar."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords(excluded_fields=["path", "depth", "numchild"])
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("work unit")
+        verbose_name_plural = _("work units")
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    def subtree(self):
+        """Return this unit and every unit below it."""
+        return WorkUnit.objects.filter(path__startswith=self.path)
+
+    def is_within(self, other: "WorkUnit") -> bool:
+        """Return True when this unit is `other` or lies below it."""
+        return self.path.startswith(other.path)
+
+
+class Employee(models.Model):
+    """A civil servant (ASN). Imported staff log in with their NIP as user name."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="employee")
+    nip = models.CharField("NIP", max_length=18, unique=True, validators=[validate_nip])
+    full_name = models.CharField(_("full name"), max_length=200)
+    position = models.CharField(_("position (jabatan)"), max_length=200, blank=True)
+    unit = models.ForeignKey(WorkUnit, on_delete=models.PROTECT, related_name="employees", verbose_name=_("work unit"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["full_name", "nip"]
+        verbose_name = _("employee")
+        verbose_name_plural = _("employees")
+        indexes = [models.Index(fields=["unit", "is_active"], name="employee_unit_active_idx")]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.nip})"
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+
+class SupervisorAssignment(models.Model):
+    """A person heads a unit; their scope is that unit and every unit below it."""
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="headed", verbose_name=_("supervisor"))
+    unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="heads", verbose_name=_("work unit"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["unit__path", "employee__full_name"]
+        verbose_name = _("supervisor assignment")
+        verbose_name_plural = _("supervisor assignments")
+        constraints = [models.UniqueConstraint(fields=["employee", "unit"], name="one_assignment_per_unit_and_person")]
+
+    def __str__(self):
+        return f"{self.employee.full_name} → {self.unit.name}"
+
+
+# --- The integrity framework (edited by admins; copied into each period when it opens) --------
+
+
+class Theme(Localized, models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("theme")
+        verbose_name_plural = _("themes")
+
+    def __str__(self):
+        return self.localized("name")
+
+
+class Pillar(Localized, models.Model):
+    theme = models.ForeignKey(Theme, on_delete=models.PROTECT, related_name="pillars", verbose_name=_("theme"))
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2, default=1)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["theme__order", "order", "code"]
+        verbose_name = _("pillar")
+        verbose_name_plural = _("pillars")
+        constraints = [positive("weight", "pillar_weight_positive")]
+
+    def __str__(self):
+        return self.localized("name")
+
+
+class Indicator(Localized, models.Model):
+    pillar = models.ForeignKey(Pillar, on_delete=models.PROTECT, related_name="indicators", verbose_name=_("pillar"))
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    statement = models.TextField(_("statement"))
+    statement_en = models.TextField(_("statement (English)"), blank=True)
+    rubric_low = models.TextField(_("what a 1 looks like"), blank=True)
+    rubric_low_en = models.TextField(_("what a 1 looks like (English)"), blank=True)
+    rubric_high = models.TextField(_("what a 5 looks like"), blank=True)
+    rubric_high_en = models.TextField(_("what a 5 looks like (English)"), blank=True)
+    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2, default=1)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    note_required_at_extremes = models.BooleanField(_("note required for a 1 or a 5"), default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pillar__theme__order", "pillar__order", "order", "code"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        constraints = [
+            positive("weight", "indicator_weight_positive"),
+            models.CheckConstraint(condition=~Q(statement=""), name="indicator_statement_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.code}: {self.localized('statement')[:80]}"
+
+
+# --- Periods and their frozen questionnaires -------------------------------------------------
+
+
+class AssessmentPeriod(models.Model):
+    """A quarter (triwulan). Opening it copies the framework in force into PeriodPillar and
+    PeriodIndicator rows, so later edits never reach an open or past period (PRODUCT.md)."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    year = models.PositiveSmallIntegerField(_("year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)])
+    quarter = models.PositiveSmallIntegerField(_("quarter"), validators=[MinValueValidator(1), MaxValueValidator(4)])
+    opens_on = models.DateField(_("opening date"))
+    closes_on = models.DateField(_("closing date"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-year", "-quarter"]
+        verbose_name = _("assessment period")
+        verbose_name_plural = _("assessment periods")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "quarter"], name="one_period_per_quarter"),
+            models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4), name="period_quarter_1_to_4"),
+            models.CheckConstraint(condition=Q(closes_on__gte=models.F("opens_on")), name="period_closes_after_opening"),
+            # Staff see "the open period": there is never more than one.
+            models.UniqueConstraint(fields=["status"], condition=Q(status="open"), name="one_open_period"),
+        ]
+
+    def __str__(self):
+        return _("Quarter %(roman)s %(year)s") % {"roman": ROMAN_QUARTERS.get(self.quarter, "?"), "year": self.year}
+
+    @property
+    def code(self) -> str:
+        return f"{self.year}-Q{self.quarter}"
+
+    @property
+    def sequence(self) -> int:
+        return self.year * 4 + self.quarter - 1
+
+    def accepts_entries(self, today: datetime.date | None = None) -> bool:
+        """Return True while staff may save and submit: opened, and today within its dates."""
+        today = today or timezone.localdate()
+        return self.status == self.Status.OPEN and self.opens_on <= today <= self.closes_on
+
+    def days_left(self, today: datetime.date | None = None) -> int:
+        today = today or timezone.localdate()
+        return (self.closes_on - today).days
+
+    def previous(self) -> "AssessmentPeriod | None":
+        """Return the period just before this one, if any."""
+        earlier = Q(year__lt=self.year) | Q(year=self.year, quarter__lt=self.quarter)
+        return AssessmentPeriod.objects.filter(earlier).order_by("-year", "-quarter").first()
+
+    def questionnaire(self) -> list["PeriodPillar"]:
+        """Return the frozen questionnaire: pillars in order, each with `.indicators.all()`
+        prefetched in order (two queries, cached on this instance)."""
+        if not hasattr(self, "_questionnaire"):
+            self._questionnaire = list(
+                self.pillars.order_by("order").prefetch_related(
+                    models.Prefetch("indicators", queryset=PeriodIndicator.objects.order_by("order"))
+                )
+            )
+        return self._questionnaire
+
+
+class PeriodPillar(Localized, models.Model):
+    """A pillar as it stood when its period opened."""
+
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.PROTECT, related_name="pillars")
+    pillar = models.ForeignKey(Pillar, on_delete=models.PROTECT, related_name="period_versions")
+    theme_name = models.CharField(max_length=200)
+    theme_name_en = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    description_en = models.TextField(blank=True)
+    weight = models.DecimalField(max_digits=6, decimal_places=2)
+    order = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["period", "order"]
+        verbose_name = _("pillar of a period")
+        verbose_name_plural = _("pillars of a period")
+        constraints = [
+            models.UniqueConstraint(fields=["period", "pillar"], name="pillar_once_per_period"),
+            positive("weight", "period_pillar_weight_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.period.code} · {self.localized('name')}"
+
+
+class PeriodIndicator(Localized, models.Model):
+    """An indicator as it stood when its period opened: the wording, rubric and weight that the
+    period's assessments were answered and scored against."""
+
+    pillar = models.ForeignKey(PeriodPillar, on_delete=models.PROTECT, related_name="indicators")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="period_versions")
+    statement = models.TextField()
+    statement_en = models.TextField(blank=True)
+    rubric_low = models.TextField(blank=True)
+    rubric_low_en = models.TextField(blank=True)
+    rubric_high = models.TextField(blank=True)
+    rubric_high_en = models.TextField(blank=True)
+    weight = models.DecimalField(max_digits=6, decimal_places=2)
+    order = models.PositiveSmallIntegerField()
+    note_required_at_extremes = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["pillar__order", "order"]
+        verbose_name = _("indicator of a period")
+        verbose_name_plural = _("indicators of a period")
+        constraints = [
+            models.UniqueConstraint(fields=["pillar", "indicator"], name="indicator_once_per_period_pillar"),
+            positive("weight", "period_indicator_weight_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.indicator.code}: {self.localized('statement')[:80]}"
+
+    def note_required_for(self, score: int | None) -> bool:
+        return self.note_required_at_extremes and score in (RATING_MIN, RATING_MAX)
+
+
+# --- Self-assessments ------------------------------------------------------------------------
+
+
+class AssessmentState(models.TextChoices):
+    # "Not started" is the absence of a row.
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    RETURNED = "returned", _("Returned")
+    APPROVED = "approved", _("Approved")
+
+
+# PRODUCT.md: roll-ups count the assessments that are submitted or approved.
+COUNTED_STATES = (AssessmentState.SUBMITTED, AssessmentState.APPROVED)
+
+
+class SelfAssessment(models.Model):
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("employee"))
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("period"))
+    # The unit the person belonged to when they submitted (for a draft: their unit at the last
+    # save). Roll-ups attribute by this, so a person who moves later does not move past scores.
+    unit = models.ForeignKey(WorkUnit, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("work unit"))
+    state = models.CharField(_("state"), max_length=10, choices=AssessmentState.choices, default=AssessmentState.DRAFT)
+    # Optimistic lock: every save increments it; a save based on an older version is refused.
+    version = models.PositiveIntegerField(default=1)
+    index_score = models.FloatField(_("integrity index"), null=True, blank=True)
+    grade = models.CharField(_("grade"), max_length=20, choices=Grade.choices, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("reviewed by")
+    )
+    return_note = models.TextField(_("return note"), blank=True)
+    return_deadline = models.DateField(_("return deadline"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period__year", "-period__quarter", "employee__full_name"]
+        verbose_name = _("self-assessment")
+        verbose_name_plural = _("self-assessments")
+        permissions = [("view_organisation", "Can see every unit and assessment of the organisation")]
+        constraints = [
+            models.UniqueConstraint(fields=["employee", "period"], name="one_assessment_per_person_per_period"),
+            models.CheckConstraint(condition=Q(state__in=AssessmentState.values), name="assessment_state_valid"),
+            models.CheckConstraint(
+                condition=Q(index_score__isnull=True) | Q(index_score__gte=0, index_score__lte=100),
+                name="assessment_index_0_to_100",
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "unit", "state"], name="assessment_period_unit_idx")]
+
+    def __str__(self):
+        return f"{self.employee.full_name} · {self.period.code}"
+
+    @property
+    def is_counted(self) -> bool:
+        return self.state in COUNTED_STATES
+
+    def is_editable(self, today: datetime.date | None = None) -> bool:
+        """Return True when the owner may change it: a draft or returned assessment while the
+        period takes entries, or a returned one until its return deadline."""
+        if self.state not in (AssessmentState.DRAFT, AssessmentState.RETURNED):
+            return False
+        today = today or timezone.localdate()
+        if self.period.accepts_entries(today):
+            return True
+        return self.state == AssessmentState.RETURNED and self.return_deadline is not None and today <= self.return_deadline
+
+
+class PrivateStorage(FileSystemStorage):
+    """Evidence files: under PRIVATE_STORAGE_ROOT, outside static and media, no public URL.
+    The root is read at each use, so a test can point it at a temporary folder."""
+
+    @property
+    def base_location(self):
+        return str(settings.PRIVATE_STORAGE_ROOT)
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    def url(self, name):
+        raise ValueError("Evidence files are served through the permission-checked view only.")
+
+
+def evidence_path(rating: "Rating", filename: str) -> str:
+    # Names are never trusted: a random name; the service passes the extension that matches
+    # the file's content, anything else is dropped.
+    extension = PurePath(filename).suffix.lower()
+    if extension not in EVIDENCE_CONTENT_TYPES:
+        extension = ""
+    return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{extension}"
+
+
+class Rating(models.Model):
+    """One answer: an indicator of the period's questionnaire, a score 1-5 (empty while the
+    draft leaves it unanswered), an optional note and optional evidence."""
+
+    assessment = models.ForeignKey(SelfAssessment, on_delete=models.CASCADE, related_name="ratings")
+    indicator = models.ForeignKey(PeriodIndicator, on_delete=models.PROTECT, related_name="ratings")
+    score = models.PositiveSmallIntegerField(
+        _("rating"), null=True, blank=True, validators=[MinValueValidator(RATING_MIN), MaxValueValidator(RATING_MAX)]
+    )
+    note = models.TextField(_("note"), blank=True)
+    evidence = models.FileField(_("supporting evidence"), storage=PrivateStorage, upload_to=evidence_path, blank=True)
+    evidence_name = models.CharField(_("evidence file name"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["indicator__pillar__order", "indicator__order"]
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "indicator"], name="one_rating_per_indicator"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=RATING_MIN, score__lte=RATING_MAX),
+                name="rating_score_1_to_5",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.assessment} · {self.indicator.indicator.code} = {self.score}"
+
+
+class PillarScore(models.Model):
+    """A pillar score of a submitted assessment, stored unrounded."""
+
+    assessment = models.ForeignKey(SelfAssessment, on_delete=models.CASCADE, related_name="pillar_scores")
+    pillar = models.ForeignKey(PeriodPillar, on_delete=models.PROTECT, related_name="scores")
+    score = models.FloatField()
+
+    class Meta:
+        ordering = ["pillar__order"]
+        verbose_name = _("pillar score")
+        verbose_name_plural = _("pillar scores")
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "pillar"], name="one_score_per_pillar"),
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="pillar_score_0_to_100"),
+        ]
+
+    def __str__(self):
+        return f"{self.assessment} · {self.pillar.name} = {self.score:.1f}"
+
+
+class AssessmentEvent(models.Model):
+    """The state-change log: who moved an assessment from which state to which, when, and why."""
+
+    assessment = models.ForeignKey(SelfAssessment, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    from_state = models.CharField(max_length=10, blank=True)  # blank: not started
+    to_state = models.CharField(max_length=10)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("state change")
+        verbose_name_plural = _("state changes")
+
+    def __str__(self):
+        return f"{self.assessment}: {self.from_state or '-'} → {self.to_state}"
+
+
+# --- Summary tables: what dashboards read -----------------------------------------------------
+
+
+class UnitPeriodSummary(models.Model):
+    """Counted assessments attributed to exactly this unit (not its subtree) in one period.
+
+    Kept up to date in the same transaction as every submit, return and approve; roll-ups for a
+    subtree sum these rows, so a dashboard reads a few rows per unit instead of every rating.
+    `expected` is set by `services.period_expected_refresh` while the period is open.
+    """
+
+    unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="summaries")
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="unit_summaries")
+    expected = models.PositiveIntegerField(default=0)
+    counted = models.IntegerField(default=0)
+    index_sum = models.FloatField(default=0)
+    count_sangat_baik = models.IntegerField(default=0)
+    count_baik = models.IntegerField(default=0)
+    count_butuh_perbaikan = models.IntegerField(default=0)
+    count_kurang = models.IntegerField(default=0)
+    count_sangat_kurang = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["period", "unit"]
+        verbose_name = _("unit summary")
+        verbose_name_plural = _("unit summaries")
+        constraints = [models.UniqueConstraint(fields=["unit", "period"], name="one_summary_per_unit_period")]
+        indexes = [models.Index(fields=["period", "unit"], name="summary_period_unit_idx")]
+
+    def __str__(self):
+        return f"{self.unit.code} · {self.period.code}: {self.counted}/{self.expected}"
+
+
+class UnitPeriodPillarSummary(models.Model):
+    """Sum of one pillar's scores over the counted assessments attributed to this unit."""
+
+    unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="pillar_summaries")
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="pillar_summaries")
+    pillar = models.ForeignKey(Pillar, on_delete=models.CASCADE, related_name="summaries")
+    counted = models.IntegerField(default=0)
+    score_sum = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["period", "unit", "pillar"]
+        verbose_name = _("unit pillar summary")
+        verbose_name_plural = _("unit pillar summaries")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "period", "pillar"], name="one_pillar_summary_per_unit_period")
+        ]
+        indexes = [models.Index(fields=["period", "unit"], name="pillar_summary_period_unit_idx")]
+
+    def __str__(self):
+        return f"{self.unit.code} · {self.period.code} · {self.pillar.code}"
+
+
+class UnitPeriodIndicatorSummary(models.Model):
+    """Sum of one indicator's ratings over the counted assessments attributed to this unit;
+    the dashboard's weak spots read it instead of millions of ratings."""
+
+    unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="indicator_summaries")
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="indicator_summaries")
+    indicator = models.ForeignKey(PeriodIndicator, on_delete=models.CASCADE, related_name="summaries")
+    counted = models.IntegerField(default=0)
+    score_sum = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["period", "unit", "indicator"]
+        verbose_name = _("unit indicator summary")
+        verbose_name_plural = _("unit indicator summaries")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "period", "indicator"], name="one_indicator_summary_per_unit_period")
+        ]
+        indexes = [models.Index(fields=["period", "unit"], name="indicator_summary_period_idx")]
+
+    def __str__(self):
+        return f"{self.unit.code} · {self.period.code} · {self.indicator_id}"
+
+
+# --- Privacy and notifications ----------------------------------------------------------------
+
+
+class AccessLog(models.Model):
+    """Each time someone other than the person views one person's assessment or evidence
+    (UU PDP 27/2022: access to personal data is accountable)."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("viewed the assessment")
+        EVIDENCE = "evidence", _("downloaded evidence")
+        REVIEW = "review", _("reviewed the assessment")
+
+    viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("viewer"))
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="access_logs", verbose_name=_("whose data"))
+    assessment = models.ForeignKey(SelfAssessment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.viewer} → {self.employee}"
+
+
+class ReminderLog(models.Model):
+    """A reminder sent, so that each person gets at most one per period and threshold."""
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="+")
+    days_before = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        verbose_name = _("reminder sent")
+        verbose_name_plural = _("reminders sent")
+        constraints = [
+            models.UniqueConstraint(fields=["employee", "period", "days_before"], name="one_reminder_per_threshold")
+        ]
+
+    def __str__(self):
+        return f"{self.employee} · {self.period.code} · H-{self.days_before}"

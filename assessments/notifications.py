@@ -1,0 +1,69 @@
+"""E-mails about assessments. Sent after the transaction commits, never inside it; a mail
+server that is down is logged and does not undo the change."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from .models import Employee, SelfAssessment, SupervisorAssignment, WorkUnit
+
+logger = logging.getLogger(__name__)
+
+
+def _link(name: str, *args) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(name, args=args)
+
+
+def _send(subject_template: str, body_template: str, context: dict, recipients: list[str]) -> None:
+    recipients = [address for address in recipients if address]
+    if not recipients:
+        return
+    # Mails go out in Indonesian, the organisation's language, whatever the actor's UI language.
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(subject_template, context).strip()
+        body = render_to_string(body_template, context)
+    try:
+        send_mail(subject, body, None, recipients)
+    except Exception:  # noqa: BLE001 - a mail outage must not fail the request
+        logger.exception("could not send %s", subject_template)
+
+
+def nearest_supervisors(employee: Employee, unit: WorkUnit) -> list[Employee]:
+    """Return the heads of the closest unit, from `unit` upwards, that has a head other than
+    the person (a supervisor's own assessment goes to the level above). One query."""
+    ancestors = [unit.path[:length] for length in range(len(unit.path), 0, -unit.steplen)]
+    heads = list(
+        SupervisorAssignment.objects.filter(unit__path__in=ancestors, employee__is_active=True)
+        .exclude(employee=employee)
+        .select_related("employee__user", "unit")
+    )
+    if not heads:
+        return []
+    deepest = max(len(head.unit.path) for head in heads)
+    return [head.employee for head in heads if len(head.unit.path) == deepest]
+
+
+def assessment_submitted(assessment: SelfAssessment) -> None:
+    supervisors = nearest_supervisors(assessment.employee, assessment.unit)
+    context = {"assessment": assessment, "link": _link("assessments:review", assessment.pk)}
+    _send(
+        "assessments/email/submitted_subject.txt",
+        "assessments/email/submitted.txt",
+        context,
+        [s.user.email for s in supervisors],
+    )
+
+
+def assessment_returned(assessment: SelfAssessment) -> None:
+    context = {"assessment": assessment, "link": _link("assessments:form", assessment.period.code)}
+    _send("assessments/email/returned_subject.txt", "assessments/email/returned.txt", context, [assessment.employee.user.email])
+
+
+def assessment_approved(assessment: SelfAssessment) -> None:
+    context = {"assessment": assessment, "link": _link("assessments:result", assessment.pk)}
+    _send("assessments/email/approved_subject.txt", "assessments/email/approved.txt", context, [assessment.employee.user.email])
+

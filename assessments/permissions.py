@@ -1,0 +1,134 @@
+"""Who may see what, in one place.
+
+Every view fetches the object it shows through one of the `get_*_for_user` helpers on its first
+line; they answer 404 for anything outside the user's scope, so a guessed id tells nothing.
+"""
+
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from .models import AssessmentState, Employee, Rating, SelfAssessment, WorkUnit
+
+ADMIN_GROUP = "Admin Kepegawaian"
+
+# Others see an assessment only once its owner has handed it in; a draft is the owner's alone.
+VISIBLE_TO_OTHERS = (AssessmentState.SUBMITTED, AssessmentState.RETURNED, AssessmentState.APPROVED)
+
+
+def is_admin(user) -> bool:
+    """Return True for the HR office / internal assessment team: the whole organisation."""
+    return bool(user.is_authenticated and user.is_active and (user.is_superuser or user.has_perm("assessments.view_organisation")))
+
+
+def employee_of(user) -> Employee | None:
+    """Return the user's active Employee record, or None (cached on the user object)."""
+    if not user.is_authenticated:
+        return None
+    if not hasattr(user, "_employee_cache"):
+        user._employee_cache = Employee.objects.select_related("unit").filter(user=user, is_active=True).first()
+    return user._employee_cache
+
+
+def headed_units(user) -> list[WorkUnit]:
+    """Return the units the user heads, outermost first (cached on the user object)."""
+    if not user.is_authenticated:
+        return []
+    if not hasattr(user, "_headed_units_cache"):
+        units = WorkUnit.objects.filter(heads__employee__user=user, heads__employee__is_active=True).order_by("path")
+        # A unit inside another headed unit adds nothing to the scope.
+        outermost: list[WorkUnit] = []
+        for unit in units:
+            if not any(unit.is_within(top) for top in outermost):
+                outermost.append(unit)
+        user._headed_units_cache = outermost
+    return user._headed_units_cache
+
+
+def is_supervisor(user) -> bool:
+    return bool(headed_units(user))
+
+
+def scope_filter(user, field: str = "unit") -> Q | None:
+    """Return a Q limiting `<field>` (a WorkUnit relation) to the user's scope.
+
+    Admins get an empty Q (everything); a user with no scope gets None (nothing).
+    """
+    if is_admin(user):
+        return Q()
+    tops = headed_units(user)
+    if not tops:
+        return None
+    condition = Q()
+    for unit in tops:
+        condition |= Q(**{f"{field}__path__startswith": unit.path})
+    return condition
+
+
+def unit_in_scope(user, unit: WorkUnit) -> bool:
+    return is_admin(user) or any(unit.is_within(top) for top in headed_units(user))
+
+
+def scope_roots(user) -> list[WorkUnit]:
+    """Return the highest units the user may see: the tree roots for admins."""
+    if is_admin(user):
+        return list(WorkUnit.objects.get_root_nodes())
+    return headed_units(user)
+
+
+def get_unit_for_user(user, code: str) -> WorkUnit:
+    """Return the unit with this code if it lies in the user's scope, else 404."""
+    unit = get_object_or_404(WorkUnit, code=code)
+    if not unit_in_scope(user, unit):
+        raise Http404
+    return unit
+
+
+def get_own_assessment(user, pk: int) -> SelfAssessment:
+    """Return one of the user's own assessments, else 404."""
+    employee = employee_of(user)
+    if employee is None:
+        raise Http404
+    return get_object_or_404(SelfAssessment.objects.select_related("period", "unit", "employee"), pk=pk, employee=employee)
+
+
+def can_view_assessment(user, assessment: SelfAssessment) -> bool:
+    if assessment.employee.user_id == user.pk:
+        return True
+    return assessment.state in VISIBLE_TO_OTHERS and unit_in_scope(user, assessment.unit)
+
+
+def get_assessment_for_user(user, pk: int) -> SelfAssessment:
+    """Return an assessment the user may read: their own, or a handed-in one in their scope."""
+    assessment = get_object_or_404(
+        SelfAssessment.objects.select_related("period", "unit", "employee__user", "employee__unit"), pk=pk
+    )
+    if not user.is_authenticated or not can_view_assessment(user, assessment):
+        raise Http404
+    return assessment
+
+
+def can_review(user, assessment: SelfAssessment) -> bool:
+    """A supervisor (or admin) reviews handed-in assessments in scope, never their own."""
+    if assessment.employee.user_id == user.pk:
+        return False
+    return unit_in_scope(user, assessment.unit)
+
+
+def get_assessment_for_reviewer(user, pk: int) -> SelfAssessment:
+    """Return an assessment the user may approve or return, else 404."""
+    assessment = get_assessment_for_user(user, pk)
+    if not can_review(user, assessment):
+        raise Http404
+    return assessment
+
+
+def get_rating_for_user(user, pk: int) -> Rating:
+    """Return a rating whose evidence the user may download: the owner, a supervisor whose
+    scope covers the assessment, or an admin; else 404."""
+    rating = get_object_or_404(
+        Rating.objects.select_related("assessment__employee__user", "assessment__unit", "assessment__period"), pk=pk
+    )
+    if not user.is_authenticated or not can_view_assessment(user, rating.assessment):
+        raise Http404
+    return rating

@@ -1,0 +1,532 @@
+"""Multi-step writes: each runs inside one transaction and leaves the database consistent.
+
+Views call these with validated input; they raise `ServiceError` (with a message in the user's
+language) when a business rule refuses the change, and change nothing in that case.
+"""
+
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import PurePath
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import notifications
+from .models import (
+    COUNTED_STATES,
+    AssessmentEvent,
+    AssessmentPeriod,
+    AssessmentState,
+    Employee,
+    Indicator,
+    PeriodIndicator,
+    PeriodPillar,
+    Pillar,
+    PillarScore,
+    Rating,
+    SelfAssessment,
+    UnitPeriodIndicatorSummary,
+    UnitPeriodPillarSummary,
+    UnitPeriodSummary,
+)
+from .rollups import GRADE_FIELDS
+from .scoring import score_sheet
+from .validators import evidence_extension
+
+# A supervisor may return an assessment after its period has closed; the owner then has this
+# many days to correct and resubmit it (PRODUCT.md: "or until a return deadline").
+RETURN_GRACE_DAYS = 7
+
+
+class ServiceError(Exception):
+    """A business rule refused the change; `message` is shown to the user as it is."""
+
+    def __init__(self, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class StaleDraft(ServiceError):
+    pass
+
+
+# --- Periods ---------------------------------------------------------------------------------
+
+
+def quarter_dates(year: int, quarter: int) -> tuple[datetime.date, datetime.date]:
+    """Return the first and last day of a calendar quarter."""
+    first = datetime.date(year, 3 * quarter - 2, 1)
+    following = datetime.date(year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1)
+    return first, following - datetime.timedelta(days=1)
+
+
+def period_create_next() -> AssessmentPeriod:
+    """Create the quarter after the latest period (or the current quarter), with its dates."""
+    latest = AssessmentPeriod.objects.order_by("-year", "-quarter").first()
+    if latest:
+        year, quarter = (latest.year + 1, 1) if latest.quarter == 4 else (latest.year, latest.quarter + 1)
+    else:
+        today = timezone.localdate()
+        year, quarter = today.year, (today.month - 1) // 3 + 1
+    opens_on, closes_on = quarter_dates(year, quarter)
+    return AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
+
+
+@transaction.atomic
+def period_open(*, period: AssessmentPeriod) -> AssessmentPeriod:
+    """Open a planned period: freeze the framework in force as its questionnaire.
+
+    Raises ServiceError when another period is open, the period is not planned, or an active
+    pillar has no active indicator.
+    """
+    period = AssessmentPeriod.objects.select_for_update().get(pk=period.pk)
+    if period.status != AssessmentPeriod.Status.PLANNED:
+        raise ServiceError(_("Only a planned period can be opened."), code="not_planned")
+    other = AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN).exclude(pk=period.pk).first()
+    if other:
+        raise ServiceError(_("%(period)s is still open. Close it before opening another period.") % {"period": other})
+    pillars = list(Pillar.objects.filter(is_active=True, theme__isnull=False).select_related("theme").order_by("theme__order", "order", "code"))
+    if not pillars:
+        raise ServiceError(_("There is no active pillar to assess."), code="empty")
+    indicators = list(Indicator.objects.filter(is_active=True, pillar__in=pillars).order_by("order", "code"))
+    empty = [p for p in pillars if not any(i.pillar_id == p.pk for i in indicators)]
+    if empty:
+        names = ", ".join(str(p) for p in empty)
+        raise ServiceError(_("These active pillars have no active indicator: %(names)s.") % {"names": names}, code="empty_pillar")
+
+    snapshots = PeriodPillar.objects.bulk_create(
+        PeriodPillar(
+            period=period,
+            pillar=pillar,
+            theme_name=pillar.theme.name,
+            theme_name_en=pillar.theme.name_en,
+            name=pillar.name,
+            name_en=pillar.name_en,
+            description=pillar.description,
+            description_en=pillar.description_en,
+            weight=pillar.weight,
+            order=position,
+        )
+        for position, pillar in enumerate(pillars, start=1)
+    )
+    by_pillar = {snapshot.pillar_id: snapshot for snapshot in snapshots}
+    positions: dict[int, int] = {}
+    items = []
+    for indicator in indicators:
+        positions[indicator.pillar_id] = positions.get(indicator.pillar_id, 0) + 1
+        items.append(
+            PeriodIndicator(
+                pillar=by_pillar[indicator.pillar_id],
+                indicator=indicator,
+                statement=indicator.statement,
+                statement_en=indicator.statement_en,
+                rubric_low=indicator.rubric_low,
+                rubric_low_en=indicator.rubric_low_en,
+                rubric_high=indicator.rubric_high,
+                rubric_high_en=indicator.rubric_high_en,
+                weight=indicator.weight,
+                order=positions[indicator.pillar_id],
+                note_required_at_extremes=indicator.note_required_at_extremes,
+            )
+        )
+    PeriodIndicator.objects.bulk_create(items)
+    period.status = AssessmentPeriod.Status.OPEN
+    period.opened_at = timezone.now()
+    period.save(update_fields=["status", "opened_at"])
+    period_expected_refresh(period=period)
+    return period
+
+
+@transaction.atomic
+def period_close(*, period: AssessmentPeriod) -> AssessmentPeriod:
+    """Close an open period: nothing more can be saved or submitted; `expected` is frozen."""
+    period = AssessmentPeriod.objects.select_for_update().get(pk=period.pk)
+    if period.status != AssessmentPeriod.Status.OPEN:
+        raise ServiceError(_("Only an open period can be closed."), code="not_open")
+    period_expected_refresh(period=period)
+    period.status = AssessmentPeriod.Status.CLOSED
+    period.closed_at = timezone.now()
+    period.save(update_fields=["status", "closed_at"])
+    return period
+
+
+def period_expected_refresh(*, period: AssessmentPeriod) -> None:
+    """Recompute how many staff each unit expects to assess in `period`.
+
+    A person is expected in the unit their counted assessment is attributed to, or else in their
+    current unit if they are active; so n never exceeds expected. Two grouped queries and one
+    upsert, whatever the number of staff.
+    """
+    counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)
+    expected: dict[int, int] = {}
+    for row in counted.values("unit_id").annotate(n=Count("id")).order_by():
+        expected[row["unit_id"]] = row["n"]
+    waiting = Employee.objects.filter(is_active=True).exclude(pk__in=counted.values("employee_id"))
+    for row in waiting.values("unit_id").annotate(n=Count("id")).order_by():
+        expected[row["unit_id"]] = expected.get(row["unit_id"], 0) + row["n"]
+    with transaction.atomic():
+        UnitPeriodSummary.objects.filter(period=period).exclude(unit_id__in=expected).update(expected=0)
+        UnitPeriodSummary.objects.bulk_create(
+            [UnitPeriodSummary(unit_id=unit_id, period=period, expected=n) for unit_id, n in expected.items()],
+            update_conflicts=True,
+            unique_fields=["unit", "period"],
+            update_fields=["expected"],
+            batch_size=1000,
+        )
+
+
+def expected_refresh_open_periods() -> None:
+    """Call after staff join, move or leave: the open period's expected counts follow."""
+    for period in AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN):
+        period_expected_refresh(period=period)
+
+
+# --- Self-assessment: drafts and submission ----------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """What the form holds for one indicator."""
+
+    score: int | None = None
+    note: str = ""
+    evidence: UploadedFile | None = None
+    clear_evidence: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return self.score is None and not self.note and self.evidence is None
+
+
+def _log(assessment: SelfAssessment, actor, from_state: str, to_state: str, note: str = "") -> None:
+    AssessmentEvent.objects.create(assessment=assessment, actor=actor, from_state=from_state, to_state=to_state, note=note)
+
+
+def _lock_or_create(*, employee: Employee, period: AssessmentPeriod, actor) -> tuple[SelfAssessment, bool]:
+    """Return the person's assessment of `period`, row-locked, creating the draft if needed."""
+    try:
+        with transaction.atomic():
+            assessment = SelfAssessment.objects.create(employee=employee, period=period, unit_id=employee.unit_id, version=0)
+        created = True
+    except IntegrityError:  # another request created it first: use theirs
+        created = False
+    assessment = SelfAssessment.objects.select_for_update().select_related("period").get(employee=employee, period=period)
+    return assessment, created
+
+
+def assessment_save_draft(
+    *, employee: Employee, period: AssessmentPeriod, answers: Mapping[int, Answer], version: int, actor
+) -> SelfAssessment:
+    """Save the answers (PeriodIndicator id -> Answer) of the person's assessment of `period`.
+
+    `version` is the assessment version the form was rendered from (0: none existed). A save
+    based on an older version is refused with StaleDraft, so two tabs never silently overwrite
+    each other. Returns the saved assessment with its new version.
+    """
+    with transaction.atomic():
+        assessment, created = _lock_or_create(employee=employee, period=period, actor=actor)
+        if not created and assessment.version != version:
+            raise StaleDraft(
+                _(
+                    "This draft was changed in another tab or device at %(time)s. Your answers on this page "
+                    "have not been saved yet: check them and save again to keep them."
+                )
+                % {"time": timezone.localtime(assessment.updated_at).strftime("%H:%M:%S")},
+                code="stale",
+            )
+        if not assessment.is_editable():
+            raise ServiceError(_editability_message(assessment), code="not_editable")
+        valid_ids = set(PeriodIndicator.objects.filter(pillar__period=period).values_list("pk", flat=True))
+        unknown = set(answers) - valid_ids
+        if unknown:
+            raise ServiceError(_("The form contained an indicator that is not part of this period."), code="unknown_indicator")
+
+        existing = {rating.indicator_id: rating for rating in assessment.ratings.all()}
+        to_create, to_update, to_delete, stale_files = [], [], [], []
+        for indicator_id, answer in answers.items():
+            rating = existing.get(indicator_id)
+            keeps_file = rating is not None and rating.evidence and not answer.clear_evidence and answer.evidence is None
+            if answer.is_empty and not keeps_file:
+                if rating is not None:
+                    to_delete.append(rating.pk)
+                    if rating.evidence:
+                        stale_files.append(rating.evidence.name)
+                continue
+            if rating is None:
+                rating = Rating(assessment=assessment, indicator_id=indicator_id)
+                to_create.append(rating)
+            else:
+                to_update.append(rating)
+            rating.score, rating.note = answer.score, answer.note
+            if (answer.clear_evidence or answer.evidence is not None) and rating.evidence:
+                stale_files.append(rating.evidence.name)
+                rating.evidence, rating.evidence_name = "", ""
+            if answer.evidence is not None:
+                # Stored under a random name with the extension of what the content is.
+                rating.evidence.save("evidence" + (evidence_extension(answer.evidence) or ""), answer.evidence, save=False)
+                rating.evidence_name = PurePath(answer.evidence.name).name[-255:]
+        Rating.objects.filter(pk__in=to_delete).delete()
+        Rating.objects.bulk_create(to_create)
+        Rating.objects.bulk_update(to_update, ["score", "note", "evidence", "evidence_name"])
+
+        from_state = "" if created else assessment.state
+        assessment.version += 1
+        if assessment.state == AssessmentState.DRAFT:
+            assessment.unit_id = employee.unit_id
+        assessment.save(update_fields=["version", "unit", "updated_at"])
+        if created:
+            _log(assessment, actor, from_state, AssessmentState.DRAFT)
+        transaction.on_commit(lambda: _delete_files(stale_files))
+    return assessment
+
+
+def _delete_files(names: Iterable[str]) -> None:
+    storage = Rating._meta.get_field("evidence").storage
+    for name in names:
+        storage.delete(name)
+
+
+def _editability_message(assessment: SelfAssessment) -> str:
+    if assessment.state in COUNTED_STATES:
+        return _("This assessment has been submitted and can no longer be changed.")
+    return _("%(period)s is closed: answers can no longer be saved or submitted.") % {"period": assessment.period}
+
+
+@dataclass
+class Incomplete:
+    unanswered: list[PeriodIndicator]
+    notes_missing: list[PeriodIndicator]
+
+
+def assessment_check_complete(*, assessment: SelfAssessment) -> Incomplete | None:
+    """Return what still blocks submission (unanswered indicators, missing notes), or None."""
+    ratings = {r.indicator_id: r for r in assessment.ratings.all()}
+    unanswered, notes_missing = [], []
+    for pillar in assessment.period.questionnaire():
+        for indicator in pillar.indicators.all():
+            rating = ratings.get(indicator.pk)
+            if rating is None or rating.score is None:
+                unanswered.append(indicator)
+            elif indicator.note_required_for(rating.score) and not rating.note.strip():
+                notes_missing.append(indicator)
+    return Incomplete(unanswered, notes_missing) if unanswered or notes_missing else None
+
+
+def assessment_preview(*, assessment: SelfAssessment):
+    """Return the ScoreSheet that submitting would store (pillar keys are PeriodPillar ids)."""
+    ratings = {r.indicator_id: r.score for r in assessment.ratings.all()}
+    return score_sheet(
+        {
+            pillar.pk: (pillar.weight, [(i.weight, ratings[i.pk]) for i in pillar.indicators.all()])
+            for pillar in assessment.period.questionnaire()
+        }
+    )
+
+
+def assessment_submit(*, assessment: SelfAssessment, version: int, actor) -> bool:
+    """Submit a complete draft or returned assessment: ratings, pillar scores, index, grade,
+    state, log and summaries are written together or not at all.
+
+    Returns False (and changes nothing) when it was already submitted: a replayed POST or a
+    double click yields one submission. Raises StaleDraft when `version` is not the current
+    version, ServiceError when the period is closed or an answer is missing.
+    """
+    with transaction.atomic():
+        assessment = SelfAssessment.objects.select_for_update().select_related("period", "employee").get(pk=assessment.pk)
+        if assessment.state in COUNTED_STATES:
+            return False
+        if assessment.version != version:
+            raise StaleDraft(_("This draft was changed in another tab or device. Check the summary again before submitting."), code="stale")
+        if not assessment.is_editable():
+            raise ServiceError(_editability_message(assessment), code="not_editable")
+        if assessment_check_complete(assessment=assessment):
+            raise ServiceError(_("Answer every indicator (and give the notes asked for) before submitting."), code="incomplete")
+
+        sheet = assessment_preview(assessment=assessment)
+        from_state = assessment.state
+        assessment.state = AssessmentState.SUBMITTED
+        assessment.unit_id = assessment.employee.unit_id
+        assessment.index_score = float(sheet.index)
+        assessment.grade = sheet.grade
+        assessment.submitted_at = timezone.now()
+        assessment.reviewed_at = None
+        assessment.reviewed_by = None
+        assessment.version += 1
+        assessment.save()
+        PillarScore.objects.filter(assessment=assessment).delete()
+        PillarScore.objects.bulk_create(
+            PillarScore(assessment=assessment, pillar_id=pillar_id, score=float(score))
+            for pillar_id, score in sheet.pillar_scores.items()
+        )
+        _log(assessment, actor, from_state, AssessmentState.SUBMITTED)
+        summary_apply(assessment=assessment, sign=1, pillar_scores=sheet.pillar_scores)
+        transaction.on_commit(lambda: notifications.assessment_submitted(assessment))
+    return True
+
+
+# --- Review ------------------------------------------------------------------------------------
+
+
+def _lock_submitted(assessment: SelfAssessment) -> SelfAssessment:
+    locked = SelfAssessment.objects.select_for_update().select_related("period", "employee__user").get(pk=assessment.pk)
+    if locked.state != AssessmentState.SUBMITTED:
+        raise ServiceError(
+            _("Only a submitted assessment can be reviewed; this one is %(state)s.")
+            % {"state": AssessmentState(locked.state).label.lower()},
+            code="not_submitted",
+        )
+    return locked
+
+
+def assessment_approve(*, assessment: SelfAssessment, reviewer) -> SelfAssessment:
+    """Approve a submitted assessment (final). Its figures stay counted as they were."""
+    with transaction.atomic():
+        assessment = _lock_submitted(assessment)
+        assessment.state = AssessmentState.APPROVED
+        assessment.reviewed_at = timezone.now()
+        assessment.reviewed_by = reviewer
+        assessment.version += 1
+        assessment.save(update_fields=["state", "reviewed_at", "reviewed_by", "version", "updated_at"])
+        _log(assessment, reviewer, AssessmentState.SUBMITTED, AssessmentState.APPROVED)
+        transaction.on_commit(lambda: notifications.assessment_approved(assessment))
+    return assessment
+
+
+def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> SelfAssessment:
+    """Return a submitted assessment to its owner with a note; it leaves the roll-ups until it
+    is submitted again."""
+    note = note.strip()
+    if not note:
+        raise ServiceError(_("Write a note telling the person what to correct."), code="note_required")
+    with transaction.atomic():
+        assessment = _lock_submitted(assessment)
+        scores = {ps.pillar_id: Fraction(ps.score) for ps in assessment.pillar_scores.all()}
+        summary_apply(assessment=assessment, sign=-1, pillar_scores=scores)
+        assessment.state = AssessmentState.RETURNED
+        assessment.return_note = note
+        assessment.reviewed_at = timezone.now()
+        assessment.reviewed_by = reviewer
+        assessment.return_deadline = (
+            None if assessment.period.accepts_entries() else timezone.localdate() + datetime.timedelta(days=RETURN_GRACE_DAYS)
+        )
+        assessment.version += 1
+        assessment.save(
+            update_fields=["state", "return_note", "reviewed_at", "reviewed_by", "return_deadline", "version", "updated_at"]
+        )
+        _log(assessment, reviewer, AssessmentState.SUBMITTED, AssessmentState.RETURNED, note)
+        transaction.on_commit(lambda: notifications.assessment_returned(assessment))
+    return assessment
+
+
+# --- Summary tables ----------------------------------------------------------------------------
+
+
+def summary_apply(*, assessment: SelfAssessment, sign: int, pillar_scores: Mapping[int, Fraction]) -> None:
+    """Add (sign=1) or remove (sign=-1) one counted assessment to its unit's summary rows.
+
+    Runs inside the caller's transaction; increments are done by the database (F expressions),
+    so concurrent submits in one unit never lose a count.
+    """
+    unit_id, period_id = assessment.unit_id, assessment.period_id
+    UnitPeriodSummary.objects.bulk_create([UnitPeriodSummary(unit_id=unit_id, period_id=period_id)], ignore_conflicts=True)
+    grade_field = GRADE_FIELDS[assessment.grade]
+    UnitPeriodSummary.objects.filter(unit_id=unit_id, period_id=period_id).update(
+        counted=F("counted") + sign,
+        index_sum=F("index_sum") + sign * assessment.index_score,
+        **{grade_field: F(grade_field) + sign},
+    )
+
+    masters = dict(PeriodPillar.objects.filter(pk__in=pillar_scores).values_list("pk", "pillar_id"))
+    pillar_values = {masters[pk]: float(score) for pk, score in pillar_scores.items()}
+    UnitPeriodPillarSummary.objects.bulk_create(
+        [UnitPeriodPillarSummary(unit_id=unit_id, period_id=period_id, pillar_id=pk) for pk in pillar_values],
+        ignore_conflicts=True,
+    )
+    UnitPeriodPillarSummary.objects.filter(unit_id=unit_id, period_id=period_id, pillar_id__in=pillar_values).update(
+        counted=F("counted") + sign,
+        score_sum=F("score_sum")
+        + Case(*[When(pillar_id=pk, then=Value(sign * v)) for pk, v in pillar_values.items()], output_field=FloatField()),
+    )
+
+    ratings = dict(assessment.ratings.values_list("indicator_id", "score"))
+    UnitPeriodIndicatorSummary.objects.bulk_create(
+        [UnitPeriodIndicatorSummary(unit_id=unit_id, period_id=period_id, indicator_id=pk) for pk in ratings],
+        ignore_conflicts=True,
+    )
+    UnitPeriodIndicatorSummary.objects.filter(unit_id=unit_id, period_id=period_id, indicator_id__in=ratings).update(
+        counted=F("counted") + sign,
+        score_sum=F("score_sum")
+        + Case(*[When(indicator_id=pk, then=Value(sign * s)) for pk, s in ratings.items()], output_field=IntegerField()),
+    )
+
+
+@transaction.atomic
+def summary_rebuild(*, period: AssessmentPeriod) -> None:
+    """Recompute the counted figures of every summary row of `period` from the assessments
+    (after a bulk load, or to repair). `expected` is left as it is."""
+    counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)
+    UnitPeriodSummary.objects.filter(period=period).update(
+        counted=0, index_sum=0, **{name: 0 for name in GRADE_FIELDS.values()}
+    )
+    rows = counted.values("unit_id").annotate(
+        n=Count("id"),
+        total=Sum("index_score"),
+        **{name: Count("id", filter=Q(grade=grade)) for grade, name in GRADE_FIELDS.items()},
+    ).order_by()
+    fields = ["counted", "index_sum", *GRADE_FIELDS.values()]
+    UnitPeriodSummary.objects.bulk_create(
+        [
+            UnitPeriodSummary(
+                unit_id=row["unit_id"], period=period, counted=row["n"], index_sum=row["total"] or 0,
+                **{name: row[name] for name in GRADE_FIELDS.values()},
+            )
+            for row in rows
+        ],
+        update_conflicts=True,
+        unique_fields=["unit", "period"],
+        update_fields=fields,
+        batch_size=1000,
+    )
+
+    UnitPeriodPillarSummary.objects.filter(period=period).delete()
+    pillar_rows = (
+        PillarScore.objects.filter(assessment__in=counted)
+        .values("assessment__unit_id", "pillar__pillar_id")
+        .annotate(n=Count("id"), total=Sum("score"))
+        .order_by()
+    )
+    UnitPeriodPillarSummary.objects.bulk_create(
+        [
+            UnitPeriodPillarSummary(
+                unit_id=row["assessment__unit_id"], period=period, pillar_id=row["pillar__pillar_id"],
+                counted=row["n"], score_sum=row["total"],
+            )
+            for row in pillar_rows
+        ],
+        batch_size=1000,
+    )
+
+    UnitPeriodIndicatorSummary.objects.filter(period=period).delete()
+    indicator_rows = (
+        Rating.objects.filter(assessment__in=counted)
+        .values("assessment__unit_id", "indicator_id")
+        .annotate(n=Count("id"), total=Sum("score"))
+        .order_by()
+    )
+    UnitPeriodIndicatorSummary.objects.bulk_create(
+        [
+            UnitPeriodIndicatorSummary(
+                unit_id=row["assessment__unit_id"], period=period, indicator_id=row["indicator_id"],
+                counted=row["n"], score_sum=row["total"],
+            )
+            for row in indicator_rows
+        ],
+        batch_size=1000,
+    )
+

@@ -1,0 +1,2 @@
+"""Views, one module per feature. Each view's first line fetches what it shows through an
+access-checking helper from `assessments.permissions`."""

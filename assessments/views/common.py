@@ -1,0 +1,38 @@
+from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from .. import permissions
+
+
+@never_cache
+def healthz(request):
+    """200 {"status": "ok"} when the database answers, 503 otherwise (for load balancers)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+@login_required
+def home(request):
+    """Send each role to its home page: admins to the organisation roll-up, supervisors to
+    their unit dashboard, staff to their assessments."""
+    user = request.user
+    if permissions.is_admin(user):
+        return redirect("assessments:organisation")
+    if permissions.is_supervisor(user):
+        return redirect("assessments:dashboard_home")
+    if permissions.employee_of(user) is not None:
+        return redirect("assessments:my_assessments")
+    return render(request, "assessments/no_role.html")
+
+
+@login_required
+def placeholder(request, **kwargs):
+    return render(request, "assessments/placeholder.html")

@@ -1,0 +1,333 @@
+"""Staff: my assessments, the questionnaire, submission, results, my data."""
+
+import re
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import permissions, services
+from ..exports import csv_response
+from ..forms import AssessmentForm, SubmitForm
+from ..models import (
+    COUNTED_STATES,
+    AccessLog,
+    AssessmentPeriod,
+    AssessmentState,
+    Rating,
+    SelfAssessment,
+)
+from ..rollups import unit_rollup
+from ..validators import EVIDENCE_CONTENT_TYPES
+
+PERIOD_CODE = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+def _employee(user):
+    employee = permissions.employee_of(user)
+    if employee is None:
+        raise Http404
+    return employee
+
+
+def _get_own_period(user, code: str):
+    """Return (employee, period) for the user's own assessment of a period that has opened."""
+    employee = _employee(user)
+    match = PERIOD_CODE.match(code)
+    if not match:
+        raise Http404
+    period = get_object_or_404(
+        AssessmentPeriod.objects.exclude(status=AssessmentPeriod.Status.PLANNED),
+        year=int(match.group(1)),
+        quarter=int(match.group(2)),
+    )
+    return employee, period
+
+
+@login_required
+def my_assessments(request):
+    employee = _employee(request.user)
+    period = AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN).first()
+    history = list(
+        SelfAssessment.objects.filter(employee=employee)
+        .select_related("period")
+        .annotate(answered=Count("ratings", filter=Q(ratings__score__isnull=False)))
+        .order_by("-period__year", "-period__quarter")
+    )
+    current = next((a for a in history if period and a.period_id == period.pk), None)
+    total = sum(len(p.indicators.all()) for p in period.questionnaire()) if period else 0
+    return render(
+        request,
+        "assessments/my_assessments.html",
+        {
+            "employee": employee,
+            "period": period,
+            "current": current,
+            "total": total,
+            "accepts_entries": period.accepts_entries() if period else False,
+            "history": [a for a in history if a is not current],
+        },
+    )
+
+
+def _form_for(request, *, period, assessment, data=None, files=None, require_complete=False):
+    stored = {r.indicator_id: r for r in assessment.ratings.all()} if assessment else {}
+    return AssessmentForm(
+        data,
+        files,
+        questionnaire=period.questionnaire(),
+        stored=stored,
+        version=assessment.version if assessment else 0,
+        read_only=not (assessment.is_editable() if assessment else period.accepts_entries()),
+        require_complete=require_complete,
+    )
+
+
+def _with_version(post, version: int):
+    data = post.copy()
+    data["version"] = str(version)
+    return data
+
+
+def _autosave_reply(form, assessment=None, *, status=200, message=""):
+    payload = {"ok": status == 200, "message": message, "total": len(form.indicators)}
+    if assessment is not None:
+        payload |= {
+            "version": assessment.version,
+            "saved_at": timezone.localtime(assessment.updated_at).strftime("%H:%M"),
+            "answered": form.answered_count(),
+        }
+    if form.errors:
+        payload["errors"] = {field: [str(e) for e in errors] for field, errors in form.errors.items()}
+    return JsonResponse(payload, status=status)
+
+
+@login_required
+def assessment_form(request, period_code):
+    employee, period = _get_own_period(request.user, period_code)
+    assessment = SelfAssessment.objects.filter(employee=employee, period=period).select_related("period").first()
+    if assessment and assessment.state in COUNTED_STATES:
+        return redirect("assessments:result", assessment.pk)
+    if request.method != "POST":
+        form = _form_for(request, period=period, assessment=assessment)
+        return _render_form(request, period, assessment, form)
+
+    action = request.POST.get("action", "save")
+    autosave = action == "autosave"
+    form = _form_for(request, period=period, assessment=assessment, data=request.POST, files=request.FILES)
+    if form.read_only:
+        message = services._editability_message(assessment) if assessment else _("%(period)s is closed: answers can no longer be saved or submitted.") % {"period": period}
+        if autosave:
+            return _autosave_reply(form, status=409, message=message)
+        messages.error(request, message)
+        return _render_form(request, period, assessment, form, status=409)
+    if not form.is_valid():
+        if autosave:
+            return _autosave_reply(form, status=400, message=_("Some answers are not valid; they were not saved."))
+        return _render_form(request, period, assessment, form, status=400)
+    try:
+        assessment = services.assessment_save_draft(
+            employee=employee, period=period, answers=form.answers(), version=form.cleaned_data["version"], actor=request.user
+        )
+    except services.StaleDraft as error:
+        current = SelfAssessment.objects.get(employee=employee, period=period)
+        if autosave:
+            return _autosave_reply(form, status=409, message=error.message)
+        # Keep what the person typed on screen; saving again now overwrites the other tab.
+        form = _form_for(request, period=period, assessment=current, data=_with_version(request.POST, current.version))
+        form.is_valid()
+        messages.warning(request, error.message)
+        return _render_form(request, period, current, form, status=409)
+    except services.ServiceError as error:
+        if autosave:
+            return _autosave_reply(form, status=409, message=error.message)
+        messages.error(request, error.message)
+        return _render_form(request, period, assessment, form, status=409)
+
+    if autosave:
+        return _autosave_reply(form, assessment)
+    if action == "submit":
+        check = _form_for(
+            request, period=period, assessment=assessment, data=_with_version(request.POST, assessment.version), require_complete=True
+        )
+        if not check.is_valid():
+            messages.warning(request, _("Your draft is saved. Complete the marked answers before submitting."))
+            return _render_form(request, period, assessment, check, status=400)
+        return redirect("assessments:confirm", period.code)
+    messages.success(request, _("Draft saved at %(time)s.") % {"time": timezone.localtime(assessment.updated_at).strftime("%H:%M")})
+    return redirect("assessments:form", period.code)
+
+
+def _render_form(request, period, assessment, form, status=200):
+    return render(
+        request,
+        "assessments/form.html",
+        {
+            "period": period,
+            "assessment": assessment,
+            "form": form,
+            "answered": form.answered_count(),
+            "total": len(form.indicators),
+            "max_upload_mb": settings.EVIDENCE_MAX_BYTES / 1048576,
+        },
+        status=status,
+    )
+
+
+@login_required
+def assessment_confirm(request, period_code):
+    employee, period = _get_own_period(request.user, period_code)
+    assessment = SelfAssessment.objects.filter(employee=employee, period=period).select_related("period", "employee").first()
+    if assessment is None:
+        return redirect("assessments:form", period.code)
+    if assessment.state in COUNTED_STATES:
+        messages.info(request, _("This assessment has already been submitted."))
+        return redirect("assessments:result", assessment.pk)
+    if request.method == "POST":
+        form = SubmitForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("The confirmation form was incomplete. Please confirm again."))
+            return redirect("assessments:confirm", period.code)
+        try:
+            submitted = services.assessment_submit(assessment=assessment, version=form.cleaned_data["version"], actor=request.user)
+        except services.ServiceError as error:
+            messages.error(request, error.message)
+            return redirect("assessments:form", period.code)
+        if submitted:
+            messages.success(request, _("Thank you: your self-assessment has been submitted."))
+        else:
+            messages.info(request, _("This assessment has already been submitted."))
+        return redirect("assessments:result", assessment.pk)
+
+    if not assessment.is_editable():
+        messages.error(request, services._editability_message(assessment))
+        return redirect("assessments:form", period.code)
+    if services.assessment_check_complete(assessment=assessment):
+        messages.warning(request, _("Answer every indicator (and give the notes asked for) before submitting."))
+        return redirect("assessments:form", period.code)
+    sheet = services.assessment_preview(assessment=assessment)
+    pillars = [(pillar, sheet.pillar_scores[pillar.pk]) for pillar in period.questionnaire()]
+    return render(
+        request,
+        "assessments/confirm.html",
+        {"period": period, "assessment": assessment, "sheet": sheet, "pillars": pillars, "form": SubmitForm(initial={"version": assessment.version})},
+    )
+
+
+def log_access(request, assessment: SelfAssessment, action: str) -> None:
+    """Record that someone other than the owner looked at this person's assessment."""
+    if assessment.employee.user_id != request.user.pk:
+        AccessLog.objects.create(viewer=request.user, employee=assessment.employee, assessment=assessment, action=action)
+
+
+@login_required
+def assessment_result(request, pk):
+    assessment = permissions.get_assessment_for_user(request.user, pk)
+    is_owner = assessment.employee.user_id == request.user.pk
+    if assessment.state == AssessmentState.DRAFT or (is_owner and assessment.state == AssessmentState.RETURNED):
+        return redirect("assessments:form", assessment.period.code)
+    log_access(request, assessment, AccessLog.Action.VIEW)
+    period = assessment.period
+    questionnaire = period.questionnaire()
+    scores = {ps.pillar_id: ps.score for ps in assessment.pillar_scores.all()}
+    ratings = {r.indicator_id: r for r in assessment.ratings.all()}
+    previous_period = period.previous()
+    previous = None
+    previous_scores = {}
+    if previous_period:
+        previous = SelfAssessment.objects.filter(employee=assessment.employee, period=previous_period, state__in=COUNTED_STATES).first()
+        if previous:
+            previous_scores = {ps.pillar.pillar_id: ps.score for ps in previous.pillar_scores.select_related("pillar")}
+    pillars = []
+    for pillar in questionnaire:
+        score = scores.get(pillar.pk)
+        before = previous_scores.get(pillar.pillar_id)
+        pillars.append({"pillar": pillar, "score": score, "change": score - before if score is not None and before is not None else None})
+    unit_figures = unit_rollup(unit=assessment.unit, period=period)
+    show_unit_mean = unit_figures.counted >= settings.PRIVACY_MIN_GROUP
+    chart = {
+        "labels": [p["pillar"].localized("name") for p in pillars],
+        "scores": [round(p["score"], 1) if p["score"] is not None else None for p in pillars],
+        "label": _("Pillar score"),
+    }
+    return render(
+        request,
+        "assessments/result.html",
+        {
+            "assessment": assessment,
+            "period": period,
+            "is_owner": is_owner,
+            "pillars": pillars,
+            "questionnaire": questionnaire,
+            "ratings": ratings,
+            "previous": previous,
+            "index_change": assessment.index_score - previous.index_score if previous else None,
+            "unit_mean": unit_figures.index_mean if show_unit_mean else None,
+            "unit_counted": unit_figures.counted,
+            "privacy_min": settings.PRIVACY_MIN_GROUP,
+            "chart": chart,
+            "events": assessment.events.select_related("actor").all(),
+            "can_review": permissions.can_review(request.user, assessment) and assessment.state == AssessmentState.SUBMITTED,
+        },
+    )
+
+
+@login_required
+def evidence_download(request, pk):
+    rating = permissions.get_rating_for_user(request.user, pk)
+    if not rating.evidence:
+        raise Http404
+    log_access(request, rating.assessment, AccessLog.Action.EVIDENCE)
+    extension = "." + rating.evidence.name.rsplit(".", 1)[-1].lower() if "." in rating.evidence.name else ""
+    try:
+        handle = rating.evidence.open("rb")
+    except FileNotFoundError:
+        raise Http404
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=rating.evidence_name or f"bukti{extension}",
+        content_type=EVIDENCE_CONTENT_TYPES.get(extension, "application/octet-stream"),
+    )
+
+
+@login_required
+def my_data(request):
+    employee = _employee(request.user)
+    assessments = SelfAssessment.objects.filter(employee=employee).select_related("period", "unit").order_by("-period__year", "-period__quarter")
+    accesses = AccessLog.objects.filter(employee=employee).select_related("viewer")[:50]
+    return render(request, "assessments/my_data.html", {"employee": employee, "assessments": assessments, "accesses": accesses})
+
+
+@login_required
+def my_data_csv(request):
+    """Every assessment and rating of the user as CSV (UU PDP 27/2022: right of access)."""
+    employee = _employee(request.user)
+    ratings = (
+        Rating.objects.filter(assessment__employee=employee)
+        .select_related("assessment__period", "assessment__unit", "indicator__pillar", "indicator__indicator")
+        .order_by("assessment__period__year", "assessment__period__quarter", "indicator__pillar__order", "indicator__order")
+    )
+    header = [
+        _("NIP"), _("Name"), _("Period"), _("State"), _("Work unit"), _("Integrity index"), _("Grade"),
+        _("Submitted at"), _("Pillar"), _("Indicator code"), _("Statement"), _("Rating"), _("Note"), _("Evidence file"),
+    ]
+
+    def rows():
+        for rating in ratings.iterator(chunk_size=500):
+            a = rating.assessment
+            yield [
+                employee.nip, employee.full_name, a.period.code, a.get_state_display(), a.unit.name,
+                round(a.index_score, 4) if a.index_score is not None else "", a.get_grade_display(),
+                timezone.localtime(a.submitted_at).strftime("%Y-%m-%d %H:%M") if a.submitted_at else "",
+                rating.indicator.pillar.localized("name"), rating.indicator.indicator.code,
+                rating.indicator.localized("statement"), rating.score, rating.note, rating.evidence_name,
+            ]
+
+    return csv_response(f"data-saya-{employee.nip}", header, rows())
+

@@ -1,0 +1,12 @@
+#!/bin/sh
+# What the `web` container runs: migrate, collect static files, then gunicorn.
+# The same commands run in CI against the local PostgreSQL (scripts/smoke-production.sh).
+set -eu
+python manage.py migrate --noinput
+python manage.py collectstatic --noinput --verbosity 0
+exec gunicorn asn_integrity.wsgi \
+  --bind "0.0.0.0:${PORT:-8000}" \
+  --workers "${WEB_CONCURRENCY:-3}" \
+  --timeout "${GUNICORN_TIMEOUT:-30}" \
+  --access-logfile - \
+  --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}"

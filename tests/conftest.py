@@ -1,0 +1,113 @@
+"""The same cast in every test (STYLE.md): a staff member and a colleague in unit A1, their
+supervisor heading A (A1's parent), a staff member of the sibling unit B and B's supervisor,
+and an admin. The default framework comes from the data migration."""
+
+import datetime
+import itertools
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from assessments import services
+from assessments.models import AssessmentPeriod, Employee, SupervisorAssignment, WorkUnit
+
+PASSWORD = "uji-sandi-2026"
+_serial = itertools.count(1)
+
+
+def make_employee(username: str, unit: WorkUnit, *, heads: WorkUnit | None = None, name: str | None = None) -> Employee:
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.go.id")
+    serial = next(_serial)
+    nip = f"{1970 + serial % 25}0{1 + serial % 9}1{serial % 9}{1995 + serial % 20}0{1 + serial % 9}{1 + serial % 2}{serial:03d}"
+    employee = Employee.objects.create(user=user, nip=nip, full_name=name or username.title(), position="Analis", unit=unit)
+    if heads is not None:
+        SupervisorAssignment.objects.create(employee=employee, unit=heads)
+    return employee
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def tree(db):
+    root = WorkUnit.objects.add_root({"code": "ROOT", "name": "Kementerian Uji"})
+    a = WorkUnit.objects.add_child(root, {"code": "A", "name": "Direktorat A"})
+    a1 = WorkUnit.objects.add_child(a, {"code": "A1", "name": "Subdirektorat A1"})
+    b = WorkUnit.objects.add_child(root, {"code": "B", "name": "Direktorat B"})
+    return SimpleNamespace(root=WorkUnit.objects.get(pk=root.pk), a=WorkUnit.objects.get(pk=a.pk), a1=a1, b=b)
+
+
+@pytest.fixture
+def cast(tree):
+    """staff, colleague (A1), supervisor (heads A), other (B), sibling_supervisor (heads B), admin."""
+    admin = get_user_model().objects.create_superuser("admin", "admin@example.go.id", PASSWORD)
+    return SimpleNamespace(
+        staff=make_employee("staff", tree.a1, name="Siti Staf"),
+        colleague=make_employee("colleague", tree.a1, name="Rudi Rekan"),
+        supervisor=make_employee("supervisor", tree.a, heads=tree.a, name="Ratna Atasan"),
+        other=make_employee("other", tree.b, name="Oki Lain"),
+        sibling_supervisor=make_employee("sibling", tree.b, heads=tree.b, name="Bima Saudara"),
+        admin=admin,
+        tree=tree,
+    )
+
+
+def create_period(year: int, quarter: int, *, status: str = "open", opens_on=None, closes_on=None) -> AssessmentPeriod:
+    """Create a period and open it (freezing the current framework); close it if asked."""
+    start, end = services.quarter_dates(year, quarter)
+    period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on or start, closes_on=closes_on or end)
+    if status in ("open", "closed"):
+        services.period_open(period=period)
+    if status == "closed":
+        services.period_close(period=period)
+    period.refresh_from_db()
+    return period
+
+
+@pytest.fixture
+def period(cast, previous_period):
+    """The open period: today lies between its opening and closing dates; `previous_period`
+    (closed) comes just before it."""
+    today = timezone.localdate()
+    return create_period(today.year + 1, 1, opens_on=today - datetime.timedelta(days=10), closes_on=today + datetime.timedelta(days=20))
+
+
+@pytest.fixture
+def previous_period(cast):
+    """A closed period, just before `period`."""
+    return create_period(timezone.localdate().year, 4, status="closed")
+
+
+def all_answers(period: AssessmentPeriod, score: int = 4, note: str = "") -> dict:
+    """Return {PeriodIndicator id: Answer} rating every indicator `score`."""
+    return {
+        indicator.pk: services.Answer(score=score, note=note)
+        for pillar in period.questionnaire()
+        for indicator in pillar.indicators.all()
+    }
+
+
+def form_data(period: AssessmentPeriod, score: int | None = 4, version: int = 0, action: str = "save", note: str = "ok") -> dict:
+    """Return POST data for the assessment form rating every indicator `score`."""
+    data = {"version": str(version), "action": action}
+    for pillar in period.questionnaire():
+        for indicator in pillar.indicators.all():
+            if score is not None:
+                data[f"rating_{indicator.pk}"] = str(score)
+            data[f"note_{indicator.pk}"] = note
+    return data
+
+
+def submitted_assessment(employee: Employee, period: AssessmentPeriod, score: int = 4):
+    """Save every answer as `score` and submit; return the assessment."""
+    assessment = services.assessment_save_draft(
+        employee=employee, period=period, answers=all_answers(period, score, note="catatan"), version=0, actor=employee.user
+    )
+    services.assessment_submit(assessment=assessment, version=assessment.version, actor=employee.user)
+    assessment.refresh_from_db()
+    return assessment
+
