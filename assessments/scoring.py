@@ -6,7 +6,7 @@ floating-point rounding; callers store the result as a float (unrounded) and sho
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from django.db import models
@@ -91,3 +91,12 @@ def score_sheet(pillars: Mapping[Hashable, tuple[Number, Iterable[tuple[Number, 
     scores = {key: pillar_score(ratings) for key, (_weight, ratings) in pillars.items()}
     index = integrity_index((pillars[key][0], score) for key, score in scores.items())
     return ScoreSheet(pillar_scores=scores, index=index, grade=grade_for(index))
+
+
+def one_decimal(value: Number | float) -> Decimal:
+    """Return a score rounded half up to one decimal, for display (PRODUCT.md: stored
+    unrounded, shown with one decimal). It starts from the shortest decimal form of a float, so
+    a stored 68.95 shows as 69.0 on every page and in every export."""
+    if not isinstance(value, Decimal):
+        value = Decimal(repr(float(value)))
+    return value.quantize(Decimal("0.1"), ROUND_HALF_UP)

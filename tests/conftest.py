@@ -28,8 +28,10 @@ def make_employee(username: str, unit: WorkUnit, *, heads: WorkUnit | None = Non
 
 
 @pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
+def test_settings(settings, tmp_path):
     settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+    # Real hashing costs a third of a second per user; the tests make many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -111,3 +113,19 @@ def submitted_assessment(employee: Employee, period: AssessmentPeriod, score: in
     assessment.refresh_from_db()
     return assessment
 
+
+
+def past_assessment(employee: Employee, period: AssessmentPeriod, score: int = 4, state: str = "approved"):
+    """Write an assessment of a closed period as the bulk loader does; return it."""
+    from assessments.synthetic import AssessmentSpec, bulk_create_assessments
+
+    answers = {i.pk: (score, "catatan") for p in period.questionnaire() for i in p.indicators.all()}
+    moment = timezone.make_aware(datetime.datetime.combine(period.closes_on, datetime.time(10)))
+    bulk_create_assessments(
+        period=period,
+        specs=[AssessmentSpec(employee_id=employee.pk, user_id=employee.user_id, unit_id=employee.unit_id, state=state, answers=answers, at=moment)],
+    )
+    services.summary_rebuild(period=period)
+    from assessments.models import SelfAssessment
+
+    return SelfAssessment.objects.get(employee=employee, period=period)

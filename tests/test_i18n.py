@@ -35,3 +35,9 @@ def test_framework_text_follows_the_language(db):
         assert str(pillar) == "Anti-Korupsi"
     with translation.override("en"):
         assert str(pillar) == "Anti-corruption"
+
+
+def test_the_browser_language_does_not_override_indonesian(client, db):
+    page = client.get("/akun/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="id"' in page
+    assert "Masuk" in page

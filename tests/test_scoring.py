@@ -64,3 +64,10 @@ def test_a_band_edge_reached_through_weights_is_not_lost_to_rounding():
 def test_it_refuses_out_of_range_ratings_and_weights(ratings):
     with pytest.raises(ValueError):
         pillar_score(ratings)
+
+
+@pytest.mark.parametrize(("value", "shown"), [(68.95, "69.0"), (68.94999, "68.9"), (75.0, "75.0"), (0.05, "0.1"), (99.95, "100.0"), (Fraction(275, 4), "68.8")])
+def test_scores_are_shown_with_one_decimal_rounded_half_up(value, shown):
+    from assessments.scoring import one_decimal
+
+    assert str(one_decimal(value)) == shown

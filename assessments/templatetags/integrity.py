@@ -3,6 +3,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from ..models import AssessmentState
+from ..scoring import one_decimal
 
 register = template.Library()
 
@@ -14,11 +15,11 @@ def localized(obj, field: str) -> str:
 
 
 @register.filter
-def score(value, digits: int = 1) -> str:
+def score(value) -> str:
     """A score with one decimal in the active locale, or an en dash when there is none."""
     if value is None:
         return "–"
-    return number_format(value, int(digits))
+    return number_format(one_decimal(value), 1)
 
 
 @register.filter
@@ -26,7 +27,7 @@ def change(value) -> str:
     """A signed difference with one decimal (+1,5 / −0,8 / ±0,0), or empty when unknown."""
     if value is None:
         return ""
-    rounded = round(float(value), 1)
+    rounded = one_decimal(value)
     if rounded > 0:
         return "+" + number_format(rounded, 1)
     if rounded < 0:
@@ -38,7 +39,7 @@ def change(value) -> str:
 def change_class(value) -> str:
     if value is None:
         return ""
-    rounded = round(float(value), 1)
+    rounded = one_decimal(value)
     return "change-up" if rounded > 0 else "change-down" if rounded < 0 else ""
 
 

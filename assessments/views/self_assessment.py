@@ -23,6 +23,7 @@ from ..models import (
     SelfAssessment,
 )
 from ..rollups import unit_rollup
+from ..scoring import one_decimal
 from ..validators import EVIDENCE_CONTENT_TYPES
 
 PERIOD_CODE = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -252,7 +253,7 @@ def assessment_result(request, pk):
     show_unit_mean = unit_figures.counted >= settings.PRIVACY_MIN_GROUP
     chart = {
         "labels": [p["pillar"].localized("name") for p in pillars],
-        "scores": [round(p["score"], 1) if p["score"] is not None else None for p in pillars],
+        "scores": [float(one_decimal(p["score"])) if p["score"] is not None else None for p in pillars],
         "label": _("Pillar score"),
     }
     return render(

@@ -1,0 +1,54 @@
+"""The staff journey in a real browser (headless Chromium), on a desktop and a 375 px phone."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+
+from assessments.models import Rating, SelfAssessment
+
+from .browser import chromium, log_in, page_factory  # noqa: F401 - fixtures
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_pegawai_answers_half_reloads_finishes_submits_and_sees_the_chart(live_server, page_factory, width):  # noqa: F811
+    call_command("seed_demo", force=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    page = page_factory(width=width, height=800)
+    log_in(page, live_server.url, "pegawai")
+    assert page.url.endswith("/penilaian/")
+    assert page.locator("text=Belum mulai").count() == 1
+
+    page.click("text=Mulai penilaian mandiri saya")
+    boxes = page.locator("fieldset.indicator")
+    total = boxes.count()
+    half = total // 2
+    page.evaluate("window.__sameDocument = true")
+    for i in range(half):
+        boxes.nth(i).locator("label.btn", has_text="4").click()
+    page.wait_for_selector("#autosave-status:has-text('tersimpan otomatis')")
+    # Autosave happened in the background: same document, the last answer still focused.
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.locator("#answered").inner_text() == str(half)
+    assert page.evaluate("document.activeElement && document.activeElement.name") is not None
+    saved = SelfAssessment.objects.get(employee__user__username="pegawai", state="draft")
+    page.wait_for_function("document.querySelector('#autosave-status').textContent.length > 0")
+    assert Rating.objects.filter(assessment=saved, score=4).count() == half
+
+    page.reload()
+    assert page.locator("input.btn-check:checked").count() == half  # the draft was kept
+    for i in range(half, total):
+        boxes.nth(i).locator("label.btn", has_text="4").click()
+    page.click("button[value=submit]")
+    page.wait_for_url(re.compile(r"/kirim/$"))
+    assert page.locator("[data-testid=preview-index]").inner_text() == "75,0"
+    page.click("text=Kirim sekarang")
+    page.wait_for_url(re.compile(r"/hasil/\d+/$"))
+    assert page.locator("[data-testid=index]").inner_text() == "75,0"
+    page.wait_for_selector("canvas#pillar-chart[data-rendered=true]")
+    assert page.evaluate("document.querySelector('#pillar-chart').width") > 0
+    assert SelfAssessment.objects.get(pk=saved.pk).state == "submitted"
+    if width <= 375:
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+    assert page.console_errors == []
