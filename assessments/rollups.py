@@ -12,12 +12,13 @@ one implementation.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q, Sum
+from django.db.models import F, FilteredRelation, Q, Sum
 from django.db.models.functions import Substr
 
 from .models import (
     COUNTED_STATES,
     AssessmentPeriod,
+    Employee,
     PeriodIndicator,
     PeriodPillar,
     SelfAssessment,
@@ -263,10 +264,44 @@ def pillar_gaps(*, rollup: Rollup, period: AssessmentPeriod, pillars: list[Perio
     organisation = unit_rollup(unit=None, period=period)
     gaps = []
     for pillar in pillars:
-        mine, everyone = rollup.pillar_mean(pillar.pk), organisation.pillar_mean(pillar.pk)
+        mine, everyone = rollup.pillar_mean(pillar.pillar_id), organisation.pillar_mean(pillar.pillar_id)
         if mine is not None and everyone is not None:
             gaps.append(PillarGap(pillar=pillar, unit_mean=mine, organisation_mean=everyone))
     return sorted(gaps, key=lambda gap: gap.gap)
+
+
+NOT_STARTED = "not_started"
+
+
+def staff_table(
+    *, unit: WorkUnit, period: AssessmentPeriod, subtree: bool = False, state: str = "", grade: str = "", search: str = ""
+):
+    """Return the active staff of `unit` (or of its whole subtree) ordered by name, annotated
+    with their assessment of `period`: `a_id`, `a_state`, `a_index`, `a_grade`,
+    `a_submitted_at` (all None when not started). One query with a LEFT JOIN, filterable by
+    state (or NOT_STARTED), grade and a name or NIP search."""
+    employees = (
+        Employee.objects.filter(is_active=True)
+        .annotate(assessment=FilteredRelation("assessments", condition=Q(assessments__period=period)))
+        .annotate(
+            a_id=F("assessment__id"),
+            a_state=F("assessment__state"),
+            a_index=F("assessment__index_score"),
+            a_grade=F("assessment__grade"),
+            a_submitted_at=F("assessment__submitted_at"),
+        )
+    )
+    employees = employees.filter(unit__path__startswith=unit.path) if subtree else employees.filter(unit=unit)
+    if state == NOT_STARTED:
+        employees = employees.filter(assessment__isnull=True)
+    elif state:
+        employees = employees.filter(assessment__state=state)
+    if grade:
+        employees = employees.filter(assessment__grade=grade, assessment__state__in=COUNTED_STATES)
+    search = search.strip()
+    if search:
+        employees = employees.filter(Q(full_name__icontains=search) | Q(nip__startswith=search))
+    return employees.select_related("unit").order_by("full_name", "nip")
 
 
 def counted_assessments(*, period: AssessmentPeriod):

@@ -398,6 +398,16 @@ def assessment_approve(*, assessment: SelfAssessment, reviewer) -> SelfAssessmen
     return assessment
 
 
+def assessments_approve_many(*, assessments: Iterable[SelfAssessment], reviewer) -> int:
+    """Approve several submitted assessments at once, all or none; returns how many."""
+    with transaction.atomic():
+        count = 0
+        for assessment in assessments:
+            assessment_approve(assessment=assessment, reviewer=reviewer)
+            count += 1
+    return count
+
+
 def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> SelfAssessment:
     """Return a submitted assessment to its owner with a note; it leaves the roll-ups until it
     is submitted again."""

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from .views import common, self_assessment
+from .views import common, dashboards, review, self_assessment
 
 app_name = "assessments"
 
@@ -15,8 +15,13 @@ urlpatterns = [
     path("data-saya/", self_assessment.my_data, name="my_data"),
     path("data-saya/unduh.csv", self_assessment.my_data_csv, name="my_data_csv"),
     # Supervisors
-    path("unit/", common.placeholder, name="dashboard_home"),
-    path("tinjau/<int:pk>/", common.placeholder, name="review"),
+    path("unit/", dashboards.dashboard_home, name="dashboard_home"),
+    path("unit/<str:code>/", dashboards.unit_dashboard, name="dashboard"),
+    path("unit/<str:code>/sub-unit/", dashboards.unit_subunits, name="subunits"),
+    path("unit/<str:code>/pegawai/", dashboards.unit_staff, name="staff"),
+    path("unit/<str:code>/setujui/", dashboards.bulk_approve, name="bulk_approve"),
+    re_path(r"^unit/(?P<code>[^/]+)/ekspor/(?P<table>sub-unit|pegawai)\.(?P<fmt>csv|xlsx)$", dashboards.unit_export, name="export"),
+    path("tinjau/<int:pk>/", review.assessment_review, name="review"),
     # Admins
     path("rekap/", common.placeholder, name="organisation"),
 ]

@@ -3,7 +3,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from ..models import AssessmentState
-from ..scoring import one_decimal
+from ..scoring import Grade, grade_for, one_decimal
 
 register = template.Library()
 
@@ -50,6 +50,29 @@ def get(mapping, key):
 
 
 @register.filter
-def state_label(code: str) -> str:
+def state_label(code: str | None) -> str:
     """The label of an assessment state code; an empty code is "not started"."""
     return AssessmentState(code).label if code in AssessmentState.values else _("Not started")
+
+
+@register.filter
+def pillar_mean(rollup, pillar_id):
+    """`{{ row|pillar_mean:pillar.pillar_id }}`: a roll-up's mean score of one pillar."""
+    return rollup.pillar_mean(pillar_id)
+
+
+@register.filter
+def band(value) -> str:
+    """The grade band code of a score, for colouring a cell (heatmap)."""
+    return grade_for(value).value if value is not None else ""
+
+
+@register.filter
+def depth_below(unit, top) -> int:
+    """How many levels `unit` lies below `top` (1 for a direct child), for indentation."""
+    return min(unit.depth - (top.depth if top else 0), 8)
+
+
+@register.filter
+def grade_label(code: str) -> str:
+    return Grade(code).label if code in Grade.values else ""

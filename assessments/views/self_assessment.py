@@ -233,10 +233,15 @@ def assessment_result(request, pk):
     if assessment.state == AssessmentState.DRAFT or (is_owner and assessment.state == AssessmentState.RETURNED):
         return redirect("assessments:form", assessment.period.code)
     log_access(request, assessment, AccessLog.Action.VIEW)
+    return render(request, "assessments/result.html", result_context(request, assessment))
+
+
+def result_context(request, assessment: SelfAssessment) -> dict:
+    """What the result page shows (also the body of the review page): scores, chart, change
+    against the person's previous period, the unit's mean (privacy threshold), the answers."""
     period = assessment.period
     questionnaire = period.questionnaire()
     scores = {ps.pillar_id: ps.score for ps in assessment.pillar_scores.all()}
-    ratings = {r.indicator_id: r for r in assessment.ratings.all()}
     previous_period = period.previous()
     previous = None
     previous_scores = {}
@@ -256,26 +261,22 @@ def assessment_result(request, pk):
         "scores": [float(one_decimal(p["score"])) if p["score"] is not None else None for p in pillars],
         "label": _("Pillar score"),
     }
-    return render(
-        request,
-        "assessments/result.html",
-        {
-            "assessment": assessment,
-            "period": period,
-            "is_owner": is_owner,
-            "pillars": pillars,
-            "questionnaire": questionnaire,
-            "ratings": ratings,
-            "previous": previous,
-            "index_change": assessment.index_score - previous.index_score if previous else None,
-            "unit_mean": unit_figures.index_mean if show_unit_mean else None,
-            "unit_counted": unit_figures.counted,
-            "privacy_min": settings.PRIVACY_MIN_GROUP,
-            "chart": chart,
-            "events": assessment.events.select_related("actor").all(),
-            "can_review": permissions.can_review(request.user, assessment) and assessment.state == AssessmentState.SUBMITTED,
-        },
-    )
+    return {
+        "assessment": assessment,
+        "period": period,
+        "is_owner": assessment.employee.user_id == request.user.pk,
+        "pillars": pillars,
+        "questionnaire": questionnaire,
+        "ratings": {r.indicator_id: r for r in assessment.ratings.all()},
+        "previous": previous,
+        "index_change": assessment.index_score - previous.index_score if previous and assessment.index_score is not None else None,
+        "unit_mean": unit_figures.index_mean if show_unit_mean else None,
+        "unit_counted": unit_figures.counted,
+        "privacy_min": settings.PRIVACY_MIN_GROUP,
+        "chart": chart,
+        "events": assessment.events.select_related("actor").all(),
+        "can_review": permissions.can_review(request.user, assessment) and assessment.state == AssessmentState.SUBMITTED,
+    }
 
 
 @login_required

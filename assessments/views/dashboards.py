@@ -1,0 +1,261 @@
+"""Supervisors (and admins): unit dashboard, drill-down, staff table, exports, bulk approval.
+
+Every page reads aggregates from `rollups.py`; the unit comes from
+`permissions.get_unit_for_user`, so a unit outside the user's scope is a 404.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .. import permissions, rollups, services
+from ..exports import csv_response, xlsx_response
+from ..models import COUNTED_STATES, AssessmentPeriod, AssessmentState, SelfAssessment, WorkUnit
+from ..scoring import Grade, one_decimal
+
+TREND_PERIODS = 8
+STAFF_PAGE_SIZE = 50
+
+
+def _period_choice(request):
+    """Return (periods, chosen, previous): every period that has opened, newest first; the one
+    asked for in ?periode=, else the open one, else the latest; and the one before it."""
+    periods = list(AssessmentPeriod.objects.exclude(status=AssessmentPeriod.Status.PLANNED).order_by("-year", "-quarter"))
+    if not periods:
+        raise Http404
+    code = request.GET.get("periode", "")
+    chosen = next((p for p in periods if p.code == code), None)
+    chosen = chosen or next((p for p in periods if p.status == AssessmentPeriod.Status.OPEN), periods[0])
+    position = periods.index(chosen)
+    previous = periods[position + 1] if position + 1 < len(periods) else None
+    return periods, chosen, previous
+
+
+def _breadcrumb(user, unit: WorkUnit) -> list[WorkUnit]:
+    """The unit's ancestors within the user's scope, outermost first, ending with the unit."""
+    prefixes = [unit.path[:length] for length in range(unit.steplen, len(unit.path) + 1, unit.steplen)]
+    return [u for u in WorkUnit.objects.filter(path__in=prefixes).order_by("path") if permissions.unit_in_scope(user, u)]
+
+
+def _unit_page(request, code: str) -> dict:
+    unit = permissions.get_unit_for_user(request.user, code)
+    periods, period, previous = _period_choice(request)
+    return {
+        "unit": unit,
+        "periods": periods,
+        "period": period,
+        "previous_period": previous,
+        "breadcrumb": _breadcrumb(request.user, unit),
+        "pillars": list(period.pillars.order_by("order")),
+    }
+
+
+@login_required
+def dashboard_home(request):
+    """Send a supervisor to the unit they head (or let them choose), an admin to the root."""
+    tops = permissions.scope_roots(request.user)
+    if not tops:
+        raise Http404
+    if len(tops) == 1:
+        return redirect("assessments:dashboard", tops[0].code)
+    return render(request, "assessments/unit_choose.html", {"units": tops})
+
+
+@login_required
+def unit_dashboard(request, code):
+    context = _unit_page(request, code)
+    unit, period, previous, pillars = context["unit"], context["period"], context["previous_period"], context["pillars"]
+    rollup = rollups.unit_rollup(unit=unit, period=period, previous=previous)
+    position = context["periods"].index(period)
+    trend = rollups.index_trend(unit=unit, periods=context["periods"][position : position + TREND_PERIODS])
+    pillar_rows = [
+        {"pillar": p, "mean": rollup.pillar_mean(p.pillar_id), "change": rollup.pillar_change(p.pillar_id)} for p in pillars
+    ]
+    context |= {
+        "tab": "dashboard",
+        "rollup": rollup,
+        "pillar_rows": pillar_rows,
+        "bands": [{"grade": g, "count": rollup.bands[g.value], "change": rollup.band_change(g.value)} for g in Grade],
+        "weak_indicators": rollups.weakest_indicators(unit=unit, period=period),
+        "pillar_gaps": [gap for gap in rollups.pillar_gaps(rollup=rollup, period=period, pillars=pillars) if gap.gap < 0][:3],
+        "pillar_chart": {
+            "labels": [p.localized("name") for p in pillars],
+            "datasets": [
+                {"label": str(period), "data": [_chart_value(r["mean"]) for r in pillar_rows]},
+                *(
+                    [{"label": str(previous), "data": [_chart_value(rollup.previous.pillar_mean(p.pillar_id)) for p in pillars]}]
+                    if previous
+                    else []
+                ),
+            ],
+        },
+        "trend_chart": {
+            "labels": [str(p) for p, _r in trend],
+            "datasets": [{"label": _("Integrity index"), "data": [_chart_value(r.index_mean) for _p, r in trend]}],
+        },
+        "trend": trend,
+    }
+    return render(request, "assessments/unit_dashboard.html", context)
+
+
+def _chart_value(value):
+    return float(one_decimal(value)) if value is not None else None
+
+
+SORT_KEYS = {
+    "nama": lambda r: r.unit.name.lower(),
+    "n": lambda r: r.counted,
+    "target": lambda r: r.expected,
+    "partisipasi": lambda r: r.participation,
+    "indeks": lambda r: r.index_mean,
+}
+
+
+def _sorted(rows, key: str, descending: bool):
+    """Sort drill-down rows by a column; rows without a value go last either way."""
+    if key.startswith("pilar-") and key[6:].isdigit():
+        pillar_id = int(key[6:])
+        value = lambda r: r.pillar_mean(pillar_id)  # noqa: E731
+    else:
+        value = SORT_KEYS.get(key)
+    if value is None:
+        return rows
+    known = [r for r in rows if value(r) is not None]
+    unknown = [r for r in rows if value(r) is None]
+    return sorted(known, key=value, reverse=descending) + unknown
+
+
+def subunit_rows(request, unit, period, previous):
+    """Rows of the drill-down: direct sub-units (sortable) or the whole subtree as a tree."""
+    mode = "pohon" if request.GET.get("tampilan") == "pohon" else "anak"
+    if mode == "pohon":
+        return mode, rollups.tree_rollups(unit=unit, period=period, previous=previous)[1:]
+    rows = rollups.child_rollups(unit=unit, period=period, previous=previous)
+    return mode, _sorted(rows, request.GET.get("urut", ""), request.GET.get("arah") == "turun")
+
+
+@login_required
+def unit_subunits(request, code):
+    context = _unit_page(request, code)
+    mode, rows = subunit_rows(request, context["unit"], context["period"], context["previous_period"])
+    context |= {
+        "tab": "subunits",
+        "mode": mode,
+        "pillar_columns": [{"pillar": p, "key": f"pilar-{p.pillar_id}"} for p in context["pillars"]],
+        "rows": rows,
+        "sort": request.GET.get("urut", ""),
+        "descending": request.GET.get("arah") == "turun",
+    }
+    return render(request, "assessments/unit_subunits.html", context)
+
+
+def _staff_filters(request) -> dict:
+    state = request.GET.get("status", "")
+    grade = request.GET.get("predikat", "")
+    return {
+        "state": state if state in [rollups.NOT_STARTED, *AssessmentState.values] else "",
+        "grade": grade if grade in Grade.values else "",
+        "search": request.GET.get("q", "")[:100],
+        "subtree": request.GET.get("semua") == "1",
+    }
+
+
+@login_required
+def unit_staff(request, code):
+    context = _unit_page(request, code)
+    filters = _staff_filters(request)
+    staff = rollups.staff_table(unit=context["unit"], period=context["period"], **filters)
+    page = Paginator(staff, STAFF_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context |= {
+        "tab": "staff",
+        "filters": filters,
+        "page": page,
+        "query": query.urlencode(),
+        "states": [(rollups.NOT_STARTED, _("Not started")), *AssessmentState.choices],
+        "grades": Grade.choices,
+        "me": request.user.pk,
+    }
+    return render(request, "assessments/unit_staff.html", context)
+
+
+@login_required
+@require_POST
+def bulk_approve(request, code):
+    unit = permissions.get_unit_for_user(request.user, code)
+    back = request.POST.get("kembali", "")
+    back = back if back.startswith(reverse("assessments:staff", args=[unit.code])) else reverse("assessments:staff", args=[unit.code])
+    try:
+        ids = sorted({int(value) for value in request.POST.getlist("pilih")})
+    except ValueError:
+        ids = None
+    if not ids:
+        messages.error(request, _("Select at least one submitted assessment to approve."))
+        return redirect(back)
+    chosen = list(SelfAssessment.objects.filter(pk__in=ids).select_related("employee__user", "unit", "period"))
+    refused = len(chosen) != len(ids) or any(
+        a.state != AssessmentState.SUBMITTED or not permissions.can_review(request.user, a) for a in chosen
+    )
+    if refused:
+        messages.error(request, _("Some selected assessments cannot be approved by you, or are no longer waiting for review. Nothing was approved."))
+        return redirect(back)
+    if request.POST.get("konfirmasi") != "1":
+        return render(request, "assessments/bulk_approve_confirm.html", {"unit": unit, "assessments": chosen, "back": back})
+    try:
+        count = services.assessments_approve_many(assessments=chosen, reviewer=request.user)
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    messages.success(request, _("%(count)s assessments approved.") % {"count": count})
+    return redirect(back)
+
+
+# --- Exports -------------------------------------------------------------------------------
+
+
+def _cell(value):
+    return float(one_decimal(value)) if value is not None else None
+
+
+@login_required
+def unit_export(request, code, table, fmt):
+    context = _unit_page(request, code)
+    unit, period, pillars = context["unit"], context["period"], context["pillars"]
+    with translation.override("id"):  # the header row is Indonesian, whatever the UI language
+        if table == "sub-unit":
+            _mode, rows = subunit_rows(request, unit, period, context["previous_period"])
+            header = [_("Unit code"), _("Work unit"), _("Level"), _("Assessments counted"), _("Staff expected"),
+                      _("Participation (%)"), _("Integrity index"), _("Grade")] + [p.name for p in pillars]
+            body = [
+                [r.unit.code, r.unit.name, r.unit.depth, r.counted, r.expected, _cell(r.participation), _cell(r.index_mean),
+                 str(Grade(r.grade).label) if r.grade else ""] + [_cell(r.pillar_mean(p.pillar_id)) for p in pillars]
+                for r in rows
+            ]
+        else:
+            filters = _staff_filters(request)
+            staff = rollups.staff_table(unit=unit, period=period, **filters)
+            header = [_("Name"), _("NIP"), _("Position"), _("Work unit"), _("State"), _("Integrity index"), _("Grade"), _("Submitted at")]
+            body = (_staff_row(e) for e in staff.iterator(chunk_size=2000))
+        filename = f"{table}_{unit.code}_{period.code}"
+        if fmt == "xlsx":
+            return xlsx_response(filename, f"{period.code} {unit.code}", header, body)
+        return csv_response(filename, header, body)
+
+
+def _staff_row(employee):
+    handed_in = employee.a_state in COUNTED_STATES
+    return [
+        employee.full_name, employee.nip, employee.position, employee.unit.name,
+        str(AssessmentState(employee.a_state).label) if employee.a_state else _("Not started"),
+        _cell(employee.a_index) if handed_in else None,
+        str(Grade(employee.a_grade).label) if handed_in and employee.a_grade else "",
+        timezone.localtime(employee.a_submitted_at).strftime("%Y-%m-%d %H:%M") if employee.a_submitted_at else "",
+    ]
+

@@ -1,0 +1,74 @@
+"""The supervisor journey in a real browser: dashboard, drill down two levels, both exports,
+return one submission and approve another; the person sees the returned note."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+
+from assessments import services
+from assessments.models import AssessmentPeriod, Employee, SelfAssessment
+
+from .browser import log_in
+from .conftest import all_answers
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def test_atasan_drills_down_exports_returns_and_approves(live_server, page_factory, tmp_path):
+    call_command("seed_demo", force=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    period = AssessmentPeriod.objects.get(status="open")
+    pegawai = Employee.objects.get(user__username="pegawai")
+    draft = services.assessment_save_draft(employee=pegawai, period=period, answers=all_answers(period, 4, note="catatan"), version=0, actor=pegawai.user)
+    services.assessment_submit(assessment=draft, version=draft.version, actor=pegawai.user)
+
+    page = page_factory(width=1280)
+    log_in(page, live_server.url, "atasan")
+    assert page.url.endswith("/unit/DUKCAPIL/")
+    page.wait_for_selector("canvas#pillar-chart[data-rendered=true]")
+    page.wait_for_selector("canvas#trend-chart[data-rendered=true]")
+
+    page.click("a.nav-link:has-text('Sub-unit')")
+    page.click("[data-unit='DUKCAPIL-PDP'] a")
+    assert "/unit/DUKCAPIL-PDP/" in page.url
+    page.click("a.nav-link:has-text('Sub-unit')")
+    page.click("[data-unit='DUKCAPIL-PDP-IDN'] a")
+    assert "/unit/DUKCAPIL-PDP-IDN/" in page.url
+    crumbs = page.locator("ol.breadcrumb").inner_text()
+    assert "Direktorat Jenderal Kependudukan" in crumbs and "Kementerian Dalam Negeri" not in crumbs
+
+    page.click("a.nav-link:has-text('Sub-unit')")
+    with page.expect_download() as sub_unit:
+        page.click("text=XLSX")
+    assert re.fullmatch(r"sub-unit_DUKCAPIL-PDP-IDN_\d{4}-Q\d\.xlsx", sub_unit.value.suggested_filename)
+    page.click("a.nav-link:has-text('Pegawai')")
+    with page.expect_download() as staff:
+        page.click("text=CSV")
+    assert staff.value.suggested_filename.startswith("pegawai_DUKCAPIL-PDP-IDN_")
+    staff.value.save_as(tmp_path / "pegawai.csv")
+    assert "Budi Santoso" in (tmp_path / "pegawai.csv").read_text(encoding="utf-8-sig")
+
+    # Return pegawai's submission with a note.
+    page.click(f"tr:has-text('{pegawai.nip}') >> text=Tinjau")
+    page.fill("textarea[name=note]", "Mohon lengkapi bukti untuk indikator gratifikasi.")
+    page.click("text=Kembalikan dengan catatan ini")
+    page.wait_for_selector("text=Dikembalikan kepada Budi Santoso")
+    assert SelfAssessment.objects.get(employee=pegawai, period=period).state == "returned"
+
+    # Approve another submitted assessment from the whole subtree.
+    page.goto(f"{live_server.url}/unit/DUKCAPIL/pegawai/?semua=1&status=submitted")
+    other = page.locator("[data-testid=staff-table] tbody tr").first
+    name = other.locator("td").nth(1).inner_text()
+    other.locator("text=Tinjau").click()
+    page.click("button:has-text('Setujui')")
+    page.wait_for_selector(f"text=Disetujui: {name}")
+    assert SelfAssessment.objects.filter(period=period, state="approved", employee__full_name=name).exists()
+    assert page.console_errors == []
+
+    # pegawai sees the note.
+    staff_page = page_factory(width=375)
+    log_in(staff_page, live_server.url, "pegawai")
+    assert "Mohon lengkapi bukti untuk indikator gratifikasi." in staff_page.content()
+    staff_page.click("text=Perbaiki dan kirim kembali")
+    assert "Mohon lengkapi bukti untuk indikator gratifikasi." in staff_page.content()
+    assert staff_page.console_errors == []
