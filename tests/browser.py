@@ -72,3 +72,25 @@ def log_in(page, base_url: str, username: str, password: str = "asn-demo-2026"):
     page.fill("input[name=password]", password)
     page.click("button[type=submit]:has-text('Masuk')")
     page.wait_for_load_state()
+
+
+@pytest.fixture
+def demo(transactional_db):
+    """The demo organisation of `make demo`, in the live server's database.
+
+    Transactional tests end by emptying every table, data migrations included, so the default
+    framework and the admin group are put back first (the migration's own idempotent code)."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
+    from django.core.management import call_command
+
+    framework = importlib.import_module("assessments.migrations.0002_default_framework")
+    for config in apps.get_app_configs():
+        create_contenttypes(config, verbosity=0)
+        create_permissions(config, verbosity=0)
+    framework.create_framework(apps, None)
+    framework.create_admin_group(apps, None)
+    call_command("seed_demo", force=True, stdout=open(os.devnull, "w"))  # noqa: SIM115

@@ -13,7 +13,7 @@ from django.utils import timezone
 from assessments import services
 from assessments.models import AssessmentPeriod, Employee, SupervisorAssignment, WorkUnit
 
-from .browser import chromium, page_factory  # noqa: F401 - the browser fixtures, shared by every module
+from .browser import chromium, demo, page_factory  # noqa: F401 - the browser fixtures, shared by every module
 
 PASSWORD = "uji-sandi-2026"
 _serial = itertools.count(1)

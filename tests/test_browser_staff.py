@@ -3,18 +3,16 @@
 import re
 
 import pytest
-from django.core.management import call_command
 
 from assessments.models import Rating, SelfAssessment
 
 from .browser import log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("width", [1280, 375])
-def test_pegawai_answers_half_reloads_finishes_submits_and_sees_the_chart(live_server, page_factory, width):
-    call_command("seed_demo", force=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
+def test_pegawai_answers_half_reloads_finishes_submits_and_sees_the_chart(live_server, demo, page_factory, width):
     page = page_factory(width=width, height=800)
     log_in(page, live_server.url, "pegawai")
     assert page.url.endswith("/penilaian/")

@@ -4,7 +4,6 @@ return one submission and approve another; the person sees the returned note."""
 import re
 
 import pytest
-from django.core.management import call_command
 
 from assessments import services
 from assessments.models import AssessmentPeriod, Employee, SelfAssessment
@@ -12,11 +11,10 @@ from assessments.models import AssessmentPeriod, Employee, SelfAssessment
 from .browser import log_in
 from .conftest import all_answers
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_atasan_drills_down_exports_returns_and_approves(live_server, page_factory, tmp_path):
-    call_command("seed_demo", force=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
+def test_atasan_drills_down_exports_returns_and_approves(live_server, demo, page_factory, tmp_path):
     period = AssessmentPeriod.objects.get(status="open")
     pegawai = Employee.objects.get(user__username="pegawai")
     draft = services.assessment_save_draft(employee=pegawai, period=period, answers=all_answers(period, 4, note="catatan"), version=0, actor=pegawai.user)

@@ -306,7 +306,8 @@ def create_admin_group(apps, schema_editor):
     from django.contrib.auth.management import create_permissions
 
     app_config = apps.get_app_config("assessments")
-    app_config.models_module = True  # let create_permissions run inside a migration
+    if not getattr(app_config, "models_module", None):
+        app_config.models_module = True  # the migration state has none: let create_permissions run
     create_permissions(app_config, verbosity=0)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
