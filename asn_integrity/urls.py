@@ -7,6 +7,8 @@ from assessments.views import common
 
 urlpatterns = [
     path("healthz", common.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the Django admin's).
+    path("favicon.ico", common.favicon),
     path("i18n/", include("django.conf.urls.i18n")),
     path("akun/login/", auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True), name="login"),
     path("akun/", include("django.contrib.auth.urls")),

@@ -7,6 +7,7 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -35,6 +36,12 @@ class Localized:
 
 def positive(field: str, name: str) -> models.CheckConstraint:
     return models.CheckConstraint(condition=Q(**{f"{field}__gt": 0}), name=name)
+
+
+def validate_weight(value) -> None:
+    """Forms repeat the database's "weight > 0" rule with a message people understand."""
+    if value is not None and value <= 0:
+        raise ValidationError(_("A weight must be greater than 0."), code="weight")
 
 
 # --- Organisation -------------------------------------------------------------------------
@@ -145,7 +152,7 @@ class Pillar(Localized, models.Model):
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
-    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2, default=1)
+    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2, default=1, validators=[validate_weight])
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -170,7 +177,7 @@ class Indicator(Localized, models.Model):
     rubric_low_en = models.TextField(_("what a 1 looks like (English)"), blank=True)
     rubric_high = models.TextField(_("what a 5 looks like"), blank=True)
     rubric_high_en = models.TextField(_("what a 5 looks like (English)"), blank=True)
-    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2, default=1)
+    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2, default=1, validators=[validate_weight])
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
     note_required_at_extremes = models.BooleanField(_("note required for a 1 or a 5"), default=False)
@@ -226,6 +233,10 @@ class AssessmentPeriod(models.Model):
 
     def __str__(self):
         return _("Quarter %(roman)s %(year)s") % {"roman": ROMAN_QUARTERS.get(self.quarter, "?"), "year": self.year}
+
+    def clean(self):
+        if self.opens_on and self.closes_on and self.closes_on < self.opens_on:
+            raise ValidationError({"closes_on": _("The closing date cannot be before the opening date.")}, code="dates")
 
     @property
     def code(self) -> str:

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import PurePath
 
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
 
 from . import notifications
 from .models import (
@@ -185,6 +187,43 @@ def expected_refresh_open_periods() -> None:
     """Call after staff join, move or leave: the open period's expected counts follow."""
     for period in AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN):
         period_expected_refresh(period=period)
+
+
+# --- Staff ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def employee_save(*, employee: Employee, email: str = "") -> Employee:
+    """Create or update a person and their login: a new person logs in with their NIP and sets
+    a password through "forgot password". Expected counts of the open period follow a move,
+    a deactivation or a new person."""
+    User = get_user_model()
+    before = Employee.objects.filter(pk=employee.pk).values("unit_id", "is_active").first() if employee.pk else None
+    if employee.user_id is None:
+        user = User(username=employee.nip, email=email, first_name=employee.full_name[:150], is_active=employee.is_active)
+        user.set_unusable_password()
+        user.save()
+        employee.user = user
+    else:
+        User.objects.filter(pk=employee.user_id).update(email=email, first_name=employee.full_name[:150], is_active=employee.is_active)
+    employee.save()
+    if before is None or before != {"unit_id": employee.unit_id, "is_active": employee.is_active}:
+        expected_refresh_open_periods()
+    return employee
+
+
+@transaction.atomic
+def employees_set_active(*, employees, active: bool, actor) -> int:
+    """Activate or deactivate people (and their logins), keeping all their history; returns
+    how many changed."""
+    changed = list(employees.exclude(is_active=active))
+    for employee in changed:
+        employee.is_active = active
+    if changed:
+        bulk_update_with_history(changed, Employee, ["is_active"], default_user=actor)
+        get_user_model().objects.filter(pk__in=[e.user_id for e in changed]).update(is_active=active)
+        expected_refresh_open_periods()
+    return len(changed)
 
 
 # --- Self-assessment: drafts and submission ----------------------------------------------------

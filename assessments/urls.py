@@ -23,5 +23,5 @@ urlpatterns = [
     re_path(r"^unit/(?P<code>[^/]+)/ekspor/(?P<table>sub-unit|pegawai)\.(?P<fmt>csv|xlsx)$", dashboards.unit_export, name="export"),
     path("tinjau/<int:pk>/", review.assessment_review, name="review"),
     # Admins
-    path("rekap/", common.placeholder, name="organisation"),
+    path("rekap/", dashboards.organisation, name="organisation"),
 ]

@@ -2,9 +2,15 @@ from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from .. import permissions
+
+
+def favicon(request):
+    # Resolved per request: the hashed static name exists only after collectstatic.
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @never_cache
@@ -31,8 +37,3 @@ def home(request):
     if permissions.employee_of(user) is not None:
         return redirect("assessments:my_assessments")
     return render(request, "assessments/no_role.html")
-
-
-@login_required
-def placeholder(request, **kwargs):
-    return render(request, "assessments/placeholder.html")

@@ -6,7 +6,9 @@ Every page reads aggregates from `rollups.py`; the unit comes from
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Max
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -215,6 +217,62 @@ def bulk_approve(request, code):
         return redirect(back)
     messages.success(request, _("%(count)s assessments approved.") % {"count": count})
     return redirect(back)
+
+
+# --- The organisation roll-up (Rekap Instansi), for admins -------------------------------------
+
+
+@login_required
+def organisation(request):
+    """Every unit as an indented tree with its roll-up, compared with a second period."""
+    if not permissions.is_admin(request.user):
+        raise PermissionDenied
+    periods, period, previous = _period_choice(request)
+    compare = next((p for p in periods if p.code == request.GET.get("banding") and p != period), previous)
+    deepest = WorkUnit.objects.aggregate(deepest=Max("depth"))["deepest"] or 1
+    try:
+        level = min(max(int(request.GET.get("tingkat", deepest)), 1), deepest)
+    except ValueError:
+        level = deepest
+    rows = rollups.tree_rollups(unit=None, period=period, previous=compare, max_depth=level)
+    pillars = list(period.pillars.order_by("order"))
+    if request.GET.get("format") == "xlsx":
+        return _organisation_xlsx(rows, pillars, period, compare)
+    query = request.GET.copy()
+    query["format"] = "xlsx"
+    return render(
+        request,
+        "assessments/organisation.html",
+        {
+            "periods": periods,
+            "period": period,
+            "compare": compare,
+            "levels": range(1, deepest + 1),
+            "level": level,
+            "rows": rows,
+            "pillars": pillars,
+            "total": rollups.unit_rollup(unit=None, period=period, previous=compare),
+            "xlsx_query": query.urlencode(),
+        },
+    )
+
+
+def _organisation_xlsx(rows, pillars, period, compare):
+    with translation.override("id"):
+        header = [_("Unit code"), _("Work unit"), _("Level"), _("Assessments counted"), _("Staff expected"),
+                  _("Participation (%)"), _("Integrity index"), _("Grade")]
+        header += [p.name for p in pillars]
+        if compare:
+            header += [_("Index %(period)s") % {"period": compare}, _("Change")]
+        body = []
+        for r in rows:
+            line = [r.unit.code, ("  " * (r.unit.depth - 1)) + r.unit.name, r.unit.depth, r.counted, r.expected,
+                    _cell(r.participation), _cell(r.index_mean), str(Grade(r.grade).label) if r.grade else ""]
+            line += [_cell(r.pillar_mean(p.pillar_id)) for p in pillars]
+            if compare:
+                line += [_cell(r.previous.index_mean), _cell(r.index_change)]
+            body.append(line)
+        return xlsx_response(f"rekap-instansi_{period.code}", f"Rekap {period.code}", header, body)
 
 
 # --- Exports -------------------------------------------------------------------------------
