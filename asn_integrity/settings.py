@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "assessments.db_router.RecentWriteMiddleware",
 ]
 
 ROOT_URLCONF = "asn_integrity.urls"
@@ -102,6 +103,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Optional streaming read replica of the primary, read by the dashboards only
+# (assessments/db_router.py).
+if env("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        env("DATABASE_REPLICA_URL"), conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["assessments.db_router.ReplicaRouter"]
+# Seconds during which a person who just wrote something reads from the primary only.
+REPLICA_STICKY_SECONDS = env_int("REPLICA_STICKY_SECONDS", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -134,6 +145,18 @@ STORAGES = {
         )
     },
 }
+
+# Redis when REDIS_URL is set (shared by every web server), else this process's memory.
+# Roll-ups are cached under the period's roll-up version, so either is safe.
+REDIS_URL = env("REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "asn"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 2000}}
+    )
+}
+ROLLUP_CACHE_SECONDS = env_int("ROLLUP_CACHE_SECONDS", 600)
 
 # Evidence files (bukti dukung) live outside STATIC_ROOT and MEDIA_ROOT and are served only
 # through a permission-checked view, never from a public URL.

@@ -451,6 +451,7 @@ class SelfAssessmentAdmin(ReadOnlyAdmin):
     list_filter = ["period", "state", "grade"]
     search_fields = ["employee__nip", "employee__full_name"]
     list_select_related = ["employee", "period", "unit"]
+    ordering = ["-id"]  # the default (period, then name) sorts half a million rows per page view
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     inlines = [RatingInline, AssessmentEventInline]
@@ -464,6 +465,7 @@ class AssessmentEventAdmin(ReadOnlyAdmin):
     list_filter = ["to_state", "assessment__period"]
     search_fields = ["assessment__employee__nip", "assessment__employee__full_name", "actor__username"]
     list_select_related = ["assessment__employee", "assessment__period", "actor"]
+    ordering = ["-id"]
     date_hierarchy = "at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator

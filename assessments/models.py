@@ -216,8 +216,11 @@ class AssessmentPeriod(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Bumped in the same transaction as every change to this period's roll-up figures; cached
+    # roll-ups are keyed by it, so a cache can never serve figures older than the database.
+    rollup_version = models.PositiveIntegerField(default=0, editable=False)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["rollup_version"])
 
     class Meta:
         ordering = ["-year", "-quarter"]
@@ -429,7 +432,9 @@ class Rating(models.Model):
     """One answer: an indicator of the period's questionnaire, a score 1-5 (empty while the
     draft leaves it unanswered), an optional note and optional evidence."""
 
-    assessment = models.ForeignKey(SelfAssessment, on_delete=models.CASCADE, related_name="ratings")
+    # No index of its own: the unique (assessment, indicator) index serves lookups by
+    # assessment, and a second one would cost ~80 MB and slower inserts at province size.
+    assessment = models.ForeignKey(SelfAssessment, on_delete=models.CASCADE, related_name="ratings", db_index=False)
     indicator = models.ForeignKey(PeriodIndicator, on_delete=models.PROTECT, related_name="ratings")
     score = models.PositiveSmallIntegerField(
         _("rating"), null=True, blank=True, validators=[MinValueValidator(RATING_MIN), MaxValueValidator(RATING_MAX)]

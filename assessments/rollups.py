@@ -9,9 +9,12 @@ Every view (unit dashboard, drill-down, tree, organisation roll-up) goes through
 one implementation.
 """
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import F, FilteredRelation, Q, Sum
 from django.db.models.functions import Substr
 
@@ -108,15 +111,38 @@ class Rollup:
             sums[1] += total
 
 
-def _sums(*, prefix: str, period_ids: Iterable[int], key_len: int | None) -> dict[tuple[str, int], Rollup]:
+def cached(parts: tuple, periods: Iterable[AssessmentPeriod], compute):
+    """Return compute(), cached under `parts` and the roll-up version of each period.
+
+    Every change to a period's figures bumps its `rollup_version` in the same transaction, so
+    an entry can never be older than the database the caller just read the versions from. This
+    holds for a per-process local-memory cache as well as for Redis shared by many servers.
+    """
+    seconds = settings.ROLLUP_CACHE_SECONDS
+    if not seconds:
+        return compute()
+    versions = sorted((p.pk, p.rollup_version) for p in periods)
+    key = "rollup:" + hashlib.sha256(repr((parts, versions)).encode()).hexdigest()
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
+
+
+def _sums(*, prefix: str, periods: Iterable[AssessmentPeriod], key_len: int | None) -> dict[tuple[str, int], Rollup]:
     """Sum the summary rows of every unit whose path starts with `prefix` ('' for all units).
 
     Rows are grouped by period and by the first `key_len` characters of the unit path: the
     length of `prefix` gives the subtree as a whole, one step more gives each direct child (the
     prefix itself collects the unit's own staff), None gives each unit on its own.
-    Returns {(key, period id): Rollup}; two queries.
+    Returns {(key, period id): Rollup}; two queries, or none when cached.
     """
-    period_ids = list(period_ids)
+    periods = list(periods)
+    return cached(("sums", prefix, key_len), periods, lambda: _sum_rows(prefix, [p.pk for p in periods], key_len))
+
+
+def _sum_rows(prefix: str, period_ids: list[int], key_len: int | None) -> dict[tuple[str, int], Rollup]:
     key = F("unit__path") if key_len is None else Substr("unit__path", 1, key_len)
     in_scope = Q(period_id__in=period_ids)
     if prefix:
@@ -146,15 +172,15 @@ def _sums(*, prefix: str, period_ids: Iterable[int], key_len: int | None) -> dic
     return result
 
 
-def _periods(period: AssessmentPeriod, previous: AssessmentPeriod | None) -> list[int]:
-    return [period.pk] + ([previous.pk] if previous else [])
+def _periods(period: AssessmentPeriod, previous: AssessmentPeriod | None) -> list[AssessmentPeriod]:
+    return [period] + ([previous] if previous else [])
 
 
 def unit_rollup(*, unit: WorkUnit | None, period: AssessmentPeriod, previous: AssessmentPeriod | None = None) -> Rollup:
     """Return the roll-up of `unit` and everything below it (the whole organisation when
     `unit` is None), with `.previous` set to the same figures for `previous`."""
     prefix = unit.path if unit else ""
-    sums = _sums(prefix=prefix, period_ids=_periods(period, previous), key_len=len(prefix))
+    sums = _sums(prefix=prefix, periods=_periods(period, previous), key_len=len(prefix))
     rollup = sums.get((prefix, period.pk)) or Rollup(key=prefix, period_id=period.pk)
     rollup.unit = unit
     if previous:
@@ -170,7 +196,7 @@ def child_rollups(
     `unit` set and key equal to the unit's path."""
     prefix = unit.path if unit else ""
     children = list(WorkUnit.objects.get_children(unit) if unit else WorkUnit.objects.get_root_nodes())
-    sums = _sums(prefix=prefix, period_ids=_periods(period, previous), key_len=len(prefix) + STEPLEN)
+    sums = _sums(prefix=prefix, periods=_periods(period, previous), key_len=len(prefix) + STEPLEN)
     rows = []
     for child in children:
         rollup = sums.get((child.path, period.pk)) or Rollup(key=child.path, period_id=period.pk)
@@ -201,8 +227,7 @@ def tree_rollups(
     if max_depth is not None:
         units = units.filter(depth__lte=max_depth)
     units = list(units)
-    period_ids = _periods(period, previous)
-    own = _sums(prefix=prefix, period_ids=period_ids, key_len=None)
+    own = _sums(prefix=prefix, periods=_periods(period, previous), key_len=None)
     totals: dict[tuple[str, int], Rollup] = {}
     shallowest = len(prefix) + STEPLEN if not prefix else len(prefix)
     for (path, period_id), rollup in own.items():
@@ -222,7 +247,7 @@ def tree_rollups(
 def index_trend(*, unit: WorkUnit | None, periods: list[AssessmentPeriod]) -> list[tuple[AssessmentPeriod, Rollup]]:
     """Return (period, roll-up) for each of `periods`, oldest first: the trend line."""
     prefix = unit.path if unit else ""
-    sums = _sums(prefix=prefix, period_ids=[p.pk for p in periods], key_len=len(prefix))
+    sums = _sums(prefix=prefix, periods=periods, key_len=len(prefix))
     ordered = sorted(periods, key=lambda p: p.sequence)
     return [(p, sums.get((prefix, p.pk)) or Rollup(key=prefix, period_id=p.pk)) for p in ordered]
 

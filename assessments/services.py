@@ -181,6 +181,13 @@ def period_expected_refresh(*, period: AssessmentPeriod) -> None:
             update_fields=["expected"],
             batch_size=1000,
         )
+        rollups_touch(period.pk)
+
+
+def rollups_touch(period_id: int) -> None:
+    """Mark the period's roll-up figures as changed (cached roll-ups are keyed by the version).
+    Call it last in the transaction that changed them: the row lock is then held briefly."""
+    AssessmentPeriod.objects.filter(pk=period_id).update(rollup_version=F("rollup_version") + 1)
 
 
 def expected_refresh_open_periods() -> None:
@@ -405,6 +412,7 @@ def assessment_submit(*, assessment: SelfAssessment, version: int, actor) -> boo
         )
         _log(assessment, actor, from_state, AssessmentState.SUBMITTED)
         summary_apply(assessment=assessment, sign=1, pillar_scores=sheet.pillar_scores)
+        rollups_touch(assessment.period_id)
         transaction.on_commit(lambda: notifications.assessment_submitted(assessment))
     return True
 
@@ -433,6 +441,7 @@ def assessment_approve(*, assessment: SelfAssessment, reviewer) -> SelfAssessmen
         assessment.version += 1
         assessment.save(update_fields=["state", "reviewed_at", "reviewed_by", "version", "updated_at"])
         _log(assessment, reviewer, AssessmentState.SUBMITTED, AssessmentState.APPROVED)
+        rollups_touch(assessment.period_id)
         transaction.on_commit(lambda: notifications.assessment_approved(assessment))
     return assessment
 
@@ -469,6 +478,7 @@ def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> Sel
             update_fields=["state", "return_note", "reviewed_at", "reviewed_by", "return_deadline", "version", "updated_at"]
         )
         _log(assessment, reviewer, AssessmentState.SUBMITTED, AssessmentState.RETURNED, note)
+        rollups_touch(assessment.period_id)
         transaction.on_commit(lambda: notifications.assessment_returned(assessment))
     return assessment
 
@@ -578,4 +588,5 @@ def summary_rebuild(*, period: AssessmentPeriod) -> None:
         ],
         batch_size=1000,
     )
+    rollups_touch(period.pk)
 

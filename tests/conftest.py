@@ -34,6 +34,8 @@ def test_settings(settings, tmp_path):
     settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
     # Real hashing costs a third of a second per user; the tests make many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Query-count tests measure the database work; tests/test_rollup_cache.py turns it back on.
+    settings.ROLLUP_CACHE_SECONDS = 0
 
 
 @pytest.fixture
@@ -131,3 +133,4 @@ def past_assessment(employee: Employee, period: AssessmentPeriod, score: int = 4
     from assessments.models import SelfAssessment
 
     return SelfAssessment.objects.get(employee=employee, period=period)
+

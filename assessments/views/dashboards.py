@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import permissions, rollups, services
+from ..db_router import dashboard_reads
 from ..exports import csv_response, xlsx_response
 from ..models import COUNTED_STATES, AssessmentPeriod, AssessmentState, SelfAssessment, WorkUnit
 from ..scoring import Grade, one_decimal
@@ -70,6 +71,7 @@ def dashboard_home(request):
 
 
 @login_required
+@dashboard_reads
 def unit_dashboard(request, code):
     context = _unit_page(request, code)
     unit, period, previous, pillars = context["unit"], context["period"], context["previous_period"], context["pillars"]
@@ -143,6 +145,7 @@ def subunit_rows(request, unit, period, previous):
 
 
 @login_required
+@dashboard_reads
 def unit_subunits(request, code):
     context = _unit_page(request, code)
     mode, rows = subunit_rows(request, context["unit"], context["period"], context["previous_period"])
@@ -169,6 +172,7 @@ def _staff_filters(request) -> dict:
 
 
 @login_required
+@dashboard_reads
 def unit_staff(request, code):
     context = _unit_page(request, code)
     filters = _staff_filters(request)
@@ -223,6 +227,7 @@ def bulk_approve(request, code):
 
 
 @login_required
+@dashboard_reads
 def organisation(request):
     """Every unit as an indented tree with its roll-up, compared with a second period."""
     if not permissions.is_admin(request.user):
@@ -283,6 +288,7 @@ def _cell(value):
 
 
 @login_required
+@dashboard_reads
 def unit_export(request, code, table, fmt):
     context = _unit_page(request, code)
     unit, period, pillars = context["unit"], context["period"], context["pillars"]
