@@ -271,7 +271,7 @@ class CopyWriter(Writer):
         lines = []
         if repeating:
             # A rating is an assessment id then one of a few hundred (indicator, score, note):
-            # format each of those once. This halves the time of the largest table.
+            # format each of those once, which renders the largest table 2.5 times faster.
             tails: dict[tuple, str] = {}
             for head, *rest in rows:
                 key = tuple(rest)
@@ -294,10 +294,15 @@ class CopyWriter(Writer):
         return in_background(chunks, depth=2)
 
     def suspend_foreign_keys(self, models) -> list:
-        # Kept, a foreign key queues a check per inserted row until commit: about 15 s per
-        # million ratings. Dropped and added back at the end, it checks all rows in one join.
+        # Kept, a foreign key queues a check per inserted row, run one by one at commit (15 s of
+        # a 39 s build at 1 M ratings). Dropped and added back at the end, it checks every row
+        # in one join.
         tables = [model._meta.db_table for model in models]
         with connection.cursor() as cursor:
+            # Only the tables' owner may drop a constraint; anyone else loads with them kept.
+            cursor.execute("SELECT bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class WHERE oid = ANY(%s::regclass[])", [tables])
+            if not cursor.fetchone()[0]:
+                return []
             cursor.execute(
                 "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
                 "WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) ORDER BY 1, 2",
