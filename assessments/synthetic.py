@@ -8,6 +8,7 @@ import datetime
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +22,7 @@ from .models import (
     Rating,
     SelfAssessment,
 )
-from .scoring import score_sheet
+from .scoring import RATING_MAX, RATING_MIN, ScoreSheet, grade_for, integrity_index, pillar_score
 
 FIRST_NAMES = [
     "Agus", "Budi", "Citra", "Dewi", "Eko", "Fitri", "Gilang", "Hendra", "Indah", "Joko", "Kartika", "Lestari",
@@ -77,17 +78,32 @@ def unit_profile(rng: random.Random, pillar_ids: Sequence[int]) -> UnitProfile:
     return UnitProfile(mean=rng.uniform(3.1, 4.5), pillar_bias=bias)
 
 
-def draw_ratings(rng: random.Random, questionnaire: list[PeriodPillar], profile: UnitProfile, drift: float = 0.0):
-    """Return {PeriodIndicator id: (score, note)} for one person."""
+def questionnaire_layout(questionnaire: list[PeriodPillar]) -> list[tuple[int, list[tuple[int, bool]]]]:
+    """Return the questionnaire as plain tuples: [(Pillar id, [(PeriodIndicator id, note required
+    at a 1 or a 5), ...]), ...]. Drawing from these instead of the prefetched model managers
+    saves a queryset clone per pillar and person, which dominates at province scale."""
+    return [
+        (pillar.pillar_id, [(i.pk, i.note_required_at_extremes) for i in pillar.indicators.all()])
+        for pillar in questionnaire
+    ]
+
+
+def draw_answers(rng: random.Random, layout: list[tuple[int, list[tuple[int, bool]]]], profile: UnitProfile, drift: float = 0.0):
+    """Return {PeriodIndicator id: (score, note)} for one person (`layout` from questionnaire_layout)."""
     person = rng.gauss(profile.mean + drift, 0.45)
     answers = {}
-    for pillar in questionnaire:
-        bias = profile.pillar_bias.get(pillar.pillar_id, 0.0)
-        for indicator in pillar.indicators.all():
-            score = min(5, max(1, round(rng.gauss(person + bias, 0.6))))
-            note = NOTE_TEXTS[score] if indicator.note_required_for(score) else ""
-            answers[indicator.pk] = (score, note)
+    for pillar_id, indicators in layout:
+        centre = person + profile.pillar_bias.get(pillar_id, 0.0)
+        for indicator_id, note_at_extremes in indicators:
+            score = min(5, max(1, round(rng.gauss(centre, 0.6))))
+            note = NOTE_TEXTS[score] if note_at_extremes and score in (RATING_MIN, RATING_MAX) else ""
+            answers[indicator_id] = (score, note)
     return answers
+
+
+def draw_ratings(rng: random.Random, questionnaire: list[PeriodPillar], profile: UnitProfile, drift: float = 0.0):
+    """Return {PeriodIndicator id: (score, note)} for one person."""
+    return draw_answers(rng, questionnaire_layout(questionnaire), profile, drift)
 
 
 @dataclass
@@ -97,20 +113,108 @@ class AssessmentSpec:
     unit_id: int
     state: str
     answers: dict  # PeriodIndicator id -> (score, note)
-    at: datetime.datetime
+    at: datetime.datetime  # submitted (a draft: last saved)
     reviewer_id: int | None = None
+    return_note: str = ""  # a returned assessment: what the reviewer asked to correct
 
 
 def questionnaire_weights(questionnaire: list[PeriodPillar]) -> dict:
     return {pillar.pk: (pillar.weight, [(i.pk, i.weight) for i in pillar.indicators.all()]) for pillar in questionnaire}
 
 
+class Scorer:
+    """`scoring.score_sheet` for one period's questionnaire, with each pillar score remembered
+    by its ratings: a pillar has a few indicators rated 1-5, so the same combinations recur and
+    the exact (fraction) arithmetic runs once per combination instead of once per person. The
+    results are the very fractions score_sheet would return."""
+
+    def __init__(self, questionnaire: list[PeriodPillar]):
+        self.pillars = [
+            (pk, Fraction(weight), [i for i, _w in items], [Fraction(w) for _i, w in items])
+            for pk, (weight, items) in questionnaire_weights(questionnaire).items()
+        ]
+        self._pillar_scores: dict[tuple, Fraction] = {}
+
+    def sheet(self, answers: dict) -> ScoreSheet:
+        """Score {PeriodIndicator id: (score, note)}; every indicator must be rated."""
+        scores = {}
+        for pk, _weight, indicator_ids, weights in self.pillars:
+            key = (pk, *(answers[i][0] for i in indicator_ids))
+            score = self._pillar_scores.get(key)
+            if score is None:
+                score = self._pillar_scores[key] = pillar_score(zip(weights, key[1:], strict=True))
+            scores[pk] = score
+        index = integrity_index((weight, scores[pk]) for pk, weight, _ids, _weights in self.pillars)
+        return ScoreSheet(pillar_scores=scores, index=index, grade=grade_for(index))
+
+
+# Version after the usual path (services): a draft saved once is 1, submit adds one, a review one.
+STATE_VERSIONS = {
+    AssessmentState.DRAFT: 1,
+    AssessmentState.SUBMITTED: 2,
+    AssessmentState.APPROVED: 3,
+    AssessmentState.RETURNED: 3,
+}
+DRAFT_LEAD = datetime.timedelta(days=1)  # a draft is started the day before it is handed in
+REVIEW_DELAY = datetime.timedelta(days=2)  # and reviewed two days after
+
+
+@dataclass
+class AssessmentRows:
+    """The rows one assessment puts in the database, as plain values (ids of the assessment
+    itself and of its children are the caller's to assign)."""
+
+    assessment: dict  # SelfAssessment field (attname) -> value
+    ratings: list[tuple[int, int, str]]  # (PeriodIndicator id, score, note)
+    pillar_scores: list[tuple[int, float]]  # (PeriodPillar id, score)
+    events: list[tuple[int | None, str, str, str, datetime.datetime]]  # (actor id, from, to, note, at)
+
+
+def assessment_rows(spec: AssessmentSpec, period_id: int, scorer: Scorer) -> AssessmentRows:
+    """Return what services would have stored for `spec` after its state changes: drafts have
+    ratings only; submitted, returned and approved ones are scored with scoring.py (a returned
+    one keeps its index, grade and pillar scores, as `services.assessment_return` does)."""
+    state = spec.state
+    handed_in = state != AssessmentState.DRAFT
+    reviewed = state in (AssessmentState.APPROVED, AssessmentState.RETURNED)
+    sheet = scorer.sheet(spec.answers) if handed_in else None
+    reviewed_at = spec.at + REVIEW_DELAY if reviewed else None
+    started = spec.at - DRAFT_LEAD
+    events = [(spec.user_id, "", AssessmentState.DRAFT.value, "", started)]
+    if handed_in:
+        events.append((spec.user_id, AssessmentState.DRAFT.value, AssessmentState.SUBMITTED.value, "", spec.at))
+    if reviewed:
+        note = spec.return_note if state == AssessmentState.RETURNED else ""
+        events.append((spec.reviewer_id, AssessmentState.SUBMITTED.value, str(state), note, reviewed_at))
+    assessment = {
+        "employee_id": spec.employee_id,
+        "period_id": period_id,
+        "unit_id": spec.unit_id,
+        "state": str(state),
+        "version": STATE_VERSIONS[state],
+        "index_score": float(sheet.index) if sheet else None,
+        "grade": str(sheet.grade) if sheet else "",
+        "created_at": started,
+        "updated_at": events[-1][4] if handed_in else spec.at,
+        "submitted_at": spec.at if handed_in else None,
+        "reviewed_at": reviewed_at,
+        "reviewed_by_id": spec.reviewer_id if reviewed else None,
+        "return_note": spec.return_note if state == AssessmentState.RETURNED else "",
+        "return_deadline": None,
+    }
+    return AssessmentRows(
+        assessment=assessment,
+        ratings=[(indicator_id, score, note) for indicator_id, (score, note) in spec.answers.items()],
+        pillar_scores=[(pk, float(score)) for pk, score in sheet.pillar_scores.items()] if sheet else [],
+        events=events,
+    )
+
+
 def bulk_create_assessments(*, period: AssessmentPeriod, specs: Iterable[AssessmentSpec], batch_size: int = 500) -> int:
     """Insert assessments with their ratings, pillar scores and state log in batches; returns
-    how many. Drafts get ratings only; submitted and approved ones are scored with scoring.py.
-    Summary tables are not touched: call services.summary_rebuild afterwards."""
-    questionnaire = period.questionnaire()
-    weights = questionnaire_weights(questionnaire)
+    how many. Drafts get ratings only; submitted, returned and approved ones are scored with
+    scoring.py. Summary tables are not touched: call services.summary_rebuild afterwards."""
+    scorer = Scorer(period.questionnaire())
     created = 0
     batch: list[AssessmentSpec] = []
 
@@ -119,44 +223,16 @@ def bulk_create_assessments(*, period: AssessmentPeriod, specs: Iterable[Assessm
         if not batch:
             return
         with transaction.atomic():
-            assessments = []
-            sheets = []
-            for spec in batch:
-                handed_in = spec.state != AssessmentState.DRAFT
-                sheet = None
-                if handed_in:
-                    sheet = score_sheet(
-                        {
-                            pk: (weight, [(w, spec.answers[i][0]) for i, w in items])
-                            for pk, (weight, items) in weights.items()
-                        }
-                    )
-                sheets.append(sheet)
-                assessments.append(
-                    SelfAssessment(
-                        employee_id=spec.employee_id,
-                        period=period,
-                        unit_id=spec.unit_id,
-                        state=spec.state,
-                        version=2 if handed_in else 1,
-                        index_score=float(sheet.index) if sheet else None,
-                        grade=sheet.grade if sheet else "",
-                        submitted_at=spec.at if handed_in else None,
-                        reviewed_at=spec.at + datetime.timedelta(days=2) if spec.state == AssessmentState.APPROVED else None,
-                        reviewed_by_id=spec.reviewer_id if spec.state == AssessmentState.APPROVED else None,
-                    )
-                )
-            SelfAssessment.objects.bulk_create(assessments)
+            rows = [assessment_rows(spec, period.pk, scorer) for spec in batch]
+            assessments = SelfAssessment.objects.bulk_create([SelfAssessment(**row.assessment) for row in rows])
             ratings, scores, events = [], [], []
-            for assessment, spec, sheet in zip(assessments, batch, sheets, strict=True):
-                for indicator_id, (score, note) in spec.answers.items():
-                    ratings.append(Rating(assessment=assessment, indicator_id=indicator_id, score=score, note=note))
-                events.append(AssessmentEvent(assessment=assessment, actor_id=spec.user_id, from_state="", to_state=AssessmentState.DRAFT, at=spec.at - datetime.timedelta(days=1)))
-                if sheet:
-                    scores += [PillarScore(assessment=assessment, pillar_id=pk, score=float(s)) for pk, s in sheet.pillar_scores.items()]
-                    events.append(AssessmentEvent(assessment=assessment, actor_id=spec.user_id, from_state=AssessmentState.DRAFT, to_state=AssessmentState.SUBMITTED, at=spec.at))
-                if spec.state == AssessmentState.APPROVED:
-                    events.append(AssessmentEvent(assessment=assessment, actor_id=spec.reviewer_id, from_state=AssessmentState.SUBMITTED, to_state=AssessmentState.APPROVED, at=spec.at + datetime.timedelta(days=2)))
+            for assessment, row in zip(assessments, rows, strict=True):
+                ratings += [Rating(assessment=assessment, indicator_id=i, score=s, note=n) for i, s, n in row.ratings]
+                scores += [PillarScore(assessment=assessment, pillar_id=pk, score=s) for pk, s in row.pillar_scores]
+                events += [
+                    AssessmentEvent(assessment=assessment, actor_id=actor, from_state=old, to_state=new, note=note, at=at)
+                    for actor, old, new, note, at in row.events
+                ]
             Rating.objects.bulk_create(ratings, batch_size=5000)
             PillarScore.objects.bulk_create(scores, batch_size=5000)
             AssessmentEvent.objects.bulk_create(events, batch_size=5000)
