@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 SIZE ?= S
 
 .PHONY: help install messages demo serve test lint bench bench-growth loadtest faulttest clean
@@ -13,6 +14,8 @@ help:
 	@echo "make test    - set up and run the whole test suite (SQLite; PostgreSQL when DATABASE_URL is set)"
 	@echo "make lint    - ruff"
 	@echo "make bench   - benchmark against PostgreSQL (SIZE=XS|S|M)"
+	@echo "make bench-growth - S and M back to back, growth ratio per dashboard"
+	@echo "make loadtest - Locust, 50 users for 60 s against gunicorn (LOAD_SIZE=M)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); run make PYTHON=python3.11" % sys.version.split()[0])'
@@ -22,6 +25,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $(BENCH_STAMP)
 
 messages: install
 	DEBUG=1 $(PY) manage.py compile_translations
@@ -41,5 +48,18 @@ test: messages
 lint: install
 	$(BIN)/ruff check .
 
+# Benchmarks run against the local PostgreSQL (BENCH_PG_SERVER, default postgres://postgres@127.0.0.1:5432);
+# each SIZE gets its own database asn_bench_<size>, built once and reused.
+bench: $(BENCH_STAMP) messages
+	$(PY) bench/bench.py --size $(SIZE)
+
+bench-growth: $(BENCH_STAMP) messages
+	$(PY) bench/bench.py --size S
+	$(PY) bench/bench.py --size M
+	$(PY) bench/growth.py S M
+
+loadtest: $(BENCH_STAMP) messages
+	$(PY) bench/loadtest.py --size $(or $(LOAD_SIZE),M)
+
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache bench/results

@@ -74,6 +74,10 @@ MIDDLEWARE = [
     "assessments.db_router.RecentWriteMiddleware",
 ]
 
+# Benchmarks (bench/bench.py) read the number of SQL queries of each response from a header.
+if env_bool("QUERY_COUNT_HEADER"):
+    MIDDLEWARE.insert(0, "assessments.middleware.QueryCountMiddleware")
+
 ROOT_URLCONF = "asn_integrity.urls"
 WSGI_APPLICATION = "asn_integrity.wsgi.application"
 

@@ -87,9 +87,15 @@ class WorkUnitAdmin(TreeAdmin, SimpleHistoryAdmin):
     search_fields = ["code", "name"]
     actions = [activate, retire]
 
-    # Moving a unit (the form's position fields) moves its subtree: treebeard rewrites the
-    # paths. Assessments keep pointing at the unit they were attributed to, and roll-ups sum
-    # per-unit rows along the current tree, so nothing is recomputed and nothing is lost.
+    def save_form(self, request, form, change):
+        # The tree form moves the unit (and its subtree) while it saves. Assessments keep
+        # pointing at the unit they were attributed to; the roll-ups of the old and new
+        # ancestors follow the move.
+        old_ancestors = services.unit_chain(form.instance.pk)[:-1] if change else None
+        unit = super().save_form(request, form, change)
+        if change:
+            services.summaries_follow_move(unit=unit, old_ancestors=old_ancestors)
+        return unit
 
 
 class UnitFilter(admin.SimpleListFilter):

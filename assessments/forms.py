@@ -3,11 +3,12 @@
 import re
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Div, Layout, LayoutObject
+from crispy_forms.layout import Div, Layout, LayoutObject
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
-from django.template.loader import render_to_string
+from django.template.loader import get_template
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from .models import PeriodIndicator, PeriodPillar, Rating
@@ -45,27 +46,59 @@ class LoginForm(AuthenticationForm):
     )
 
 
+class PillarHeading(LayoutObject):
+    """Crispy layout object: a pillar's name, theme and description."""
+
+    def __init__(self, pillar: PeriodPillar):
+        self.pillar = pillar
+
+    def render(self, form, context, template_pack=None, **kwargs):
+        return get_template("assessments/_pillar_heading.html").render({"pillar": self.pillar})
+
+
 class IndicatorBlock(LayoutObject):
     """Crispy layout object: one indicator with its rubric, the 1-5 choice, note and evidence."""
 
     template = "assessments/_indicator.html"
+    choices = [str(value) for value in range(RATING_MIN, RATING_MAX + 1)]
 
     def __init__(self, indicator: PeriodIndicator):
         self.indicator = indicator
 
+    def radios(self, pk: int, value: str, read_only: bool) -> str:
+        """The five radio buttons. Built here, not in a template loop: ~130 per page, and this is
+        the form page's largest cost (bench: staff form)."""
+        return mark_safe(  # noqa: S308 - only integers and fixed text go in
+            "".join(
+                f'<input type="radio" name="rating_{pk}" value="{n}" class="btn-check" id="id_rating_{pk}_{i}"'
+                f'{" checked" if value == n else ""}{" disabled" if read_only else ""}>'
+                f'<label class="btn btn-outline-primary" for="id_rating_{pk}_{i}">{n}</label>'
+                for i, n in enumerate(self.choices)
+            )
+        )
+
     def render(self, form, context, template_pack=None, **kwargs):
         pk = self.indicator.pk
-        return render_to_string(
-            self.template,
+        stored = form.stored.get(pk)
+        if form.is_bound:
+            value, note = form.data.get(f"rating_{pk}", ""), form.data.get(f"note_{pk}", "")
+        else:
+            value = str(stored.score) if stored and stored.score is not None else ""
+            note = stored.note if stored else ""
+        errors = form.errors if form.is_bound else {}
+        return get_template(self.template).render(
             {
                 "indicator": self.indicator,
-                "rating": form[f"rating_{pk}"],
-                "note": form[f"note_{pk}"],
-                "evidence": form[f"evidence_{pk}"],
-                "clear_evidence": form[f"clear_evidence_{pk}"],
-                "stored": form.stored.get(pk),
+                "radios": self.radios(pk, value, form.read_only),
+                "value": value,
+                "note_value": note,
+                "rating_errors": errors.get(f"rating_{pk}", ()),
+                "note_errors": errors.get(f"note_{pk}", ()),
+                "evidence_errors": errors.get(f"evidence_{pk}", ()),
+                "stored": stored,
                 "read_only": form.read_only,
-            },
+                **form.labels,
+            }
         )
 
 
@@ -114,13 +147,23 @@ class AssessmentForm(forms.Form):
         if read_only:
             for form_field in self.fields.values():
                 form_field.disabled = True
+        # Translated once per page, not once per indicator.
+        self.labels = {
+            "scale_label": _("Rating from 1 (never) to 5 (always)"),
+            "note_label": _("Note"),
+            "note_required_label": _("Note (required for a 1 or a 5) and evidence"),
+            "note_optional_label": _("Note and evidence (optional)"),
+            "uploaded_label": _("Uploaded:"),
+            "remove_label": _("Remove the file"),
+            "evidence_label": _("Supporting evidence (PDF, JPEG or PNG)"),
+        }
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
             *[
                 Div(
-                    HTML(render_to_string("assessments/_pillar_heading.html", {"pillar": pillar})),
+                    PillarHeading(pillar),
                     *[IndicatorBlock(indicator) for indicator in pillar.indicators.all()],
                     css_class="pillar-section mb-4",
                     css_id=f"pilar-{pillar.pk}",

@@ -1,11 +1,12 @@
 """Database aggregates for dashboards: the unit roll-up of PRODUCT.md.
 
-A roll-up for unit U and period P covers U and every unit below it. It is summed from the
-summary tables (one row per unit and period, kept up to date on submit, return and approve), so
-its cost grows with the number of units in the subtree, never with the number of staff, and
-every function here runs a fixed number of queries.
+A roll-up for unit U and period P covers U and every unit below it. The summary tables hold
+exactly that, one row per unit and period (per pillar, per indicator), kept up to date in the
+same transaction as every submit and return for the unit and all its ancestors. So a unit's
+dashboard reads one row per period whatever the size of its subtree, a drill-down reads one
+row per sub-unit, and every function here runs a fixed number of queries.
 
-Every view (unit dashboard, drill-down, tree, organisation roll-up) goes through `_sums`, the
+Every view (unit dashboard, drill-down, tree, organisation roll-up) goes through `_rows`, the
 one implementation.
 """
 
@@ -16,7 +17,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F, FilteredRelation, Q, Sum
-from django.db.models.functions import Substr
 
 from .models import (
     COUNTED_STATES,
@@ -31,8 +31,6 @@ from .models import (
     WorkUnit,
 )
 from .scoring import Grade, grade_for
-
-STEPLEN = WorkUnit.steplen
 
 GRADE_FIELDS: dict[str, str] = {grade.value: f"count_{grade.value}" for grade in Grade}
 
@@ -99,16 +97,16 @@ class Rollup:
     def band_change(self, grade: str) -> int | None:
         return None if self.previous is None else self.bands[grade] - self.previous.bands[grade]
 
-    def add(self, other: "Rollup") -> None:
-        self.counted += other.counted
-        self.expected += other.expected
-        self.index_sum += other.index_sum
+    def add(self, other: "Rollup", sign: int = 1) -> None:
+        self.counted += sign * other.counted
+        self.expected += sign * other.expected
+        self.index_sum += sign * other.index_sum
         for grade, count in other.bands.items():
-            self.bands[grade] += count
+            self.bands[grade] += sign * count
         for pillar_id, (n, total) in other.pillar_sums.items():
             sums = self.pillar_sums.setdefault(pillar_id, [0, 0.0])
-            sums[0] += n
-            sums[1] += total
+            sums[0] += sign * n
+            sums[1] += sign * total
 
 
 def cached(parts: tuple, periods: Iterable[AssessmentPeriod], compute):
@@ -130,46 +128,44 @@ def cached(parts: tuple, periods: Iterable[AssessmentPeriod], compute):
     return value
 
 
-def _sums(*, prefix: str, periods: Iterable[AssessmentPeriod], key_len: int | None) -> dict[tuple[str, int], Rollup]:
-    """Sum the summary rows of every unit whose path starts with `prefix` ('' for all units).
+def _rows(*, units: Q, periods: list[AssessmentPeriod]) -> dict[tuple[int, int], Rollup]:
+    """Read the summary rows of the units selected by `units` (a Q on WorkUnit fields, applied
+    through `unit__`) for `periods`. Each row already covers its unit's whole subtree.
+    Returns {(unit id, period id): Rollup}; two queries, none when cached."""
 
-    Rows are grouped by period and by the first `key_len` characters of the unit path: the
-    length of `prefix` gives the subtree as a whole, one step more gives each direct child (the
-    prefix itself collects the unit's own staff), None gives each unit on its own.
-    Returns {(key, period id): Rollup}; two queries, or none when cached.
-    """
-    periods = list(periods)
-    return cached(("sums", prefix, key_len), periods, lambda: _sum_rows(prefix, [p.pk for p in periods], key_len))
+    def read():
+        scope = Q(period_id__in=[p.pk for p in periods]) & units
+        result: dict[tuple[int, int], Rollup] = {}
+        fields = ["unit_id", "period_id", "counted", "expected", "index_sum", *GRADE_FIELDS.values()]
+        for row in UnitPeriodSummary.objects.filter(scope).values(*fields).order_by():
+            result[row["unit_id"], row["period_id"]] = Rollup(
+                key=row["unit_id"],
+                period_id=row["period_id"],
+                counted=row["counted"],
+                expected=row["expected"],
+                index_sum=row["index_sum"],
+                bands={grade: row[name] for grade, name in GRADE_FIELDS.items()},
+            )
+        pillar_rows = UnitPeriodPillarSummary.objects.filter(scope).values_list("unit_id", "period_id", "pillar_id", "counted", "score_sum")
+        for unit_id, period_id, pillar_id, n, total in pillar_rows.order_by():
+            rollup = result.setdefault((unit_id, period_id), Rollup(key=unit_id, period_id=period_id))
+            rollup.pillar_sums[pillar_id] = [n, total]
+        return result
+
+    return cached(("rows", repr(units)), periods, read)
 
 
-def _sum_rows(prefix: str, period_ids: list[int], key_len: int | None) -> dict[tuple[str, int], Rollup]:
-    key = F("unit__path") if key_len is None else Substr("unit__path", 1, key_len)
-    in_scope = Q(period_id__in=period_ids)
-    if prefix:
-        in_scope &= Q(unit__path__startswith=prefix)
+def _subtree(unit: WorkUnit | None) -> Q:
+    # Without a unit: the roots, whose rows together cover the whole organisation.
+    return Q(unit__depth=1) if unit is None else Q(unit_id=unit.pk)
 
-    totals = {name: Sum(name) for name in ("counted", "expected", "index_sum", *GRADE_FIELDS.values())}
-    result: dict[tuple[str, int], Rollup] = {}
-    for row in UnitPeriodSummary.objects.filter(in_scope).annotate(key=key).values("key", "period_id").annotate(**totals).order_by():
-        result[row["key"], row["period_id"]] = Rollup(
-            key=row["key"],
-            period_id=row["period_id"],
-            counted=row["counted"] or 0,
-            expected=row["expected"] or 0,
-            index_sum=row["index_sum"] or 0.0,
-            bands={grade: row[name] or 0 for grade, name in GRADE_FIELDS.items()},
-        )
-    pillar_rows = (
-        UnitPeriodPillarSummary.objects.filter(in_scope)
-        .annotate(key=key)
-        .values("key", "period_id", "pillar_id")
-        .annotate(n=Sum("counted"), total=Sum("score_sum"))
-        .order_by()
-    )
-    for row in pillar_rows:
-        rollup = result.setdefault((row["key"], row["period_id"]), Rollup(key=row["key"], period_id=row["period_id"]))
-        rollup.pillar_sums[row["pillar_id"]] = [row["n"] or 0, row["total"] or 0.0]
-    return result
+
+def _sum(rows: dict[tuple[int, int], Rollup], period: AssessmentPeriod) -> Rollup:
+    total = Rollup(key="", period_id=period.pk)
+    for (_unit_id, period_id), rollup in rows.items():
+        if period_id == period.pk:
+            total.add(rollup)
+    return total
 
 
 def _periods(period: AssessmentPeriod, previous: AssessmentPeriod | None) -> list[AssessmentPeriod]:
@@ -178,13 +174,13 @@ def _periods(period: AssessmentPeriod, previous: AssessmentPeriod | None) -> lis
 
 def unit_rollup(*, unit: WorkUnit | None, period: AssessmentPeriod, previous: AssessmentPeriod | None = None) -> Rollup:
     """Return the roll-up of `unit` and everything below it (the whole organisation when
-    `unit` is None), with `.previous` set to the same figures for `previous`."""
-    prefix = unit.path if unit else ""
-    sums = _sums(prefix=prefix, periods=_periods(period, previous), key_len=len(prefix))
-    rollup = sums.get((prefix, period.pk)) or Rollup(key=prefix, period_id=period.pk)
+    `unit` is None), with `.previous` set to the same figures for `previous`. Reads one row
+    per period (per root for the organisation), whatever the size of the subtree."""
+    rows = _rows(units=_subtree(unit), periods=_periods(period, previous))
+    rollup = _sum(rows, period)
     rollup.unit = unit
     if previous:
-        rollup.previous = sums.get((prefix, previous.pk)) or Rollup(key=prefix, period_id=previous.pk)
+        rollup.previous = _sum(rows, previous)
     return rollup
 
 
@@ -192,25 +188,38 @@ def child_rollups(
     *, unit: WorkUnit | None, period: AssessmentPeriod, previous: AssessmentPeriod | None = None
 ) -> list[Rollup]:
     """Return one roll-up per direct sub-unit of `unit` (the roots when None), each covering its
-    whole subtree, in tree order; then, if `unit` has staff of its own, a row for them with
-    `unit` set and key equal to the unit's path."""
-    prefix = unit.path if unit else ""
+    whole subtree, in tree order; then, if `unit` has staff of its own, a row for them (the
+    unit's total minus its children's) with `unit` set and key equal to the unit's path."""
     children = list(WorkUnit.objects.get_children(unit) if unit else WorkUnit.objects.get_root_nodes())
-    sums = _sums(prefix=prefix, periods=_periods(period, previous), key_len=len(prefix) + STEPLEN)
-    rows = []
+    periods = _periods(period, previous)
+    selected = Q(unit__in=[c.pk for c in children])
+    if unit is not None:
+        selected |= Q(unit_id=unit.pk)
+    rows = _rows(units=selected, periods=periods)
+    result = []
     for child in children:
-        rollup = sums.get((child.path, period.pk)) or Rollup(key=child.path, period_id=period.pk)
-        rollup.unit = child
+        rollup = rows.get((child.pk, period.pk)) or Rollup(key=child.pk, period_id=period.pk)
+        rollup.unit, rollup.key = child, child.path
         if previous:
-            rollup.previous = sums.get((child.path, previous.pk)) or Rollup(key=child.path, period_id=previous.pk)
-        rows.append(rollup)
-    own = sums.get((prefix, period.pk)) if unit else None
-    if own and (own.expected or own.counted):
-        own.unit = unit
-        if previous:
-            own.previous = sums.get((prefix, previous.pk)) or Rollup(key=prefix, period_id=previous.pk)
-        rows.append(own)
-    return rows
+            rollup.previous = rows.get((child.pk, previous.pk)) or Rollup(key=child.pk, period_id=previous.pk)
+        result.append(rollup)
+    if unit is not None:
+        own = _own(rows, unit, children, period)
+        if own.expected or own.counted:
+            own.unit, own.key = unit, unit.path
+            if previous:
+                own.previous = _own(rows, unit, children, previous)
+            result.append(own)
+    return result
+
+
+def _own(rows, unit: WorkUnit, children: list[WorkUnit], period: AssessmentPeriod) -> Rollup:
+    """The unit's own staff: its subtree's figures minus its children's."""
+    own = Rollup(key=unit.path, period_id=period.pk)
+    own.add(rows.get((unit.pk, period.pk)) or Rollup(key=unit.pk, period_id=period.pk))
+    for child in children:
+        own.add(rows.get((child.pk, period.pk)) or Rollup(key=child.pk, period_id=period.pk), sign=-1)
+    return own
 
 
 def tree_rollups(
@@ -218,38 +227,27 @@ def tree_rollups(
 ) -> list[Rollup]:
     """Return a roll-up for `unit` and every unit below it (the whole forest when None), each
     covering its own subtree, in tree order (`rollup.unit.depth` gives the indentation).
-
-    Units are summed per unit in the database, then added up the tree here: the work grows
-    with the number of units, not staff. Three queries.
-    """
-    prefix = unit.path if unit else ""
-    units = WorkUnit.objects.filter(path__startswith=prefix).order_by("path")
+    Three queries: the units, then their rows."""
+    units = WorkUnit.objects.filter(path__startswith=unit.path) if unit else WorkUnit.objects.all()
+    selected = Q(unit__path__startswith=unit.path) if unit else Q()
     if max_depth is not None:
         units = units.filter(depth__lte=max_depth)
-    units = list(units)
-    own = _sums(prefix=prefix, periods=_periods(period, previous), key_len=None)
-    totals: dict[tuple[str, int], Rollup] = {}
-    shallowest = len(prefix) + STEPLEN if not prefix else len(prefix)
-    for (path, period_id), rollup in own.items():
-        for length in range(shallowest, len(path) + 1, STEPLEN):
-            ancestor = path[:length]
-            totals.setdefault((ancestor, period_id), Rollup(key=ancestor, period_id=period_id)).add(rollup)
-    rows = []
-    for node in units:
-        rollup = totals.get((node.path, period.pk)) or Rollup(key=node.path, period_id=period.pk)
-        rollup.unit = node
+        selected &= Q(unit__depth__lte=max_depth)
+    rows = _rows(units=selected, periods=_periods(period, previous))
+    result = []
+    for node in units.order_by("path"):
+        rollup = rows.get((node.pk, period.pk)) or Rollup(key=node.pk, period_id=period.pk)
+        rollup.unit, rollup.key = node, node.path
         if previous:
-            rollup.previous = totals.get((node.path, previous.pk)) or Rollup(key=node.path, period_id=previous.pk)
-        rows.append(rollup)
-    return rows
+            rollup.previous = rows.get((node.pk, previous.pk)) or Rollup(key=node.pk, period_id=previous.pk)
+        result.append(rollup)
+    return result
 
 
 def index_trend(*, unit: WorkUnit | None, periods: list[AssessmentPeriod]) -> list[tuple[AssessmentPeriod, Rollup]]:
     """Return (period, roll-up) for each of `periods`, oldest first: the trend line."""
-    prefix = unit.path if unit else ""
-    sums = _sums(prefix=prefix, periods=periods, key_len=len(prefix))
-    ordered = sorted(periods, key=lambda p: p.sequence)
-    return [(p, sums.get((prefix, p.pk)) or Rollup(key=prefix, period_id=p.pk)) for p in ordered]
+    rows = _rows(units=_subtree(unit), periods=periods)
+    return [(p, _sum(rows, p)) for p in sorted(periods, key=lambda p: p.sequence)]
 
 
 @dataclass
@@ -260,14 +258,15 @@ class WeakIndicator:
 
 
 def weakest_indicators(*, unit: WorkUnit | None, period: AssessmentPeriod, limit: int = 5) -> list[WeakIndicator]:
-    """Return the indicators of `period` with the lowest mean rating in the subtree (two queries)."""
-    rows = UnitPeriodIndicatorSummary.objects.filter(period=period, counted__gt=0)
-    if unit:
-        rows = rows.filter(unit__path__startswith=unit.path)
-    rows = list(
-        rows.values("indicator_id").annotate(n=Sum("counted"), total=Sum("score_sum")).order_by()
-    )
-    means = sorted((row["total"] / row["n"], row["n"], row["indicator_id"]) for row in rows if row["n"])[:limit]
+    """Return the indicators of `period` with the lowest mean rating in the subtree: the
+    unit's own indicator rows (the roots' for the organisation), two queries."""
+
+    def means_by_indicator():
+        rows = UnitPeriodIndicatorSummary.objects.filter(period=period, counted__gt=0).filter(_subtree(unit))
+        rows = rows.values("indicator_id").annotate(n=Sum("counted"), total=Sum("score_sum")).order_by()
+        return sorted((row["total"] / row["n"], row["n"], row["indicator_id"]) for row in rows if row["n"])
+
+    means = cached(("weak", unit.pk if unit else None), [period], means_by_indicator)[:limit]
     indicators = PeriodIndicator.objects.select_related("indicator", "pillar").in_bulk([pk for _m, _n, pk in means])
     return [WeakIndicator(indicator=indicators[pk], mean=mean, counted=n) for mean, n, pk in means]
 

@@ -73,11 +73,11 @@ def test_it_shows_the_questionnaire_exactly_as_answered(client, cast, result, pe
 def test_the_result_page_uses_a_constant_number_of_queries(client, cast, result, period, django_assert_num_queries):
     client.force_login(cast.staff.user)
     client.get(f"/hasil/{result.pk}/")
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(12):
         client.get(f"/hasil/{result.pk}/")
     for n in range(6):
         submitted_assessment(make_employee(f"lain{n}", cast.tree.a1), period, score=3)
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(12):
         client.get(f"/hasil/{result.pk}/")
 
 

@@ -4,7 +4,14 @@ dashboard, drill-down and staff pages that show them."""
 import pytest
 
 from assessments import rollups, services
-from assessments.models import Employee, UnitPeriodIndicatorSummary, UnitPeriodPillarSummary, UnitPeriodSummary, WorkUnit
+from assessments.models import (
+    Employee,
+    SelfAssessment,
+    UnitPeriodIndicatorSummary,
+    UnitPeriodPillarSummary,
+    UnitPeriodSummary,
+    WorkUnit,
+)
 
 from .conftest import all_answers, make_employee, past_assessment, submitted_assessment
 
@@ -271,3 +278,41 @@ def test_pages_use_the_same_number_of_queries_for_3_and_30_units(client, cast, p
     grow(cast.tree, 27)
     assert WorkUnit.objects.count() == 31
     assert count() == small
+
+
+def test_moving_a_unit_moves_its_figures_and_keeps_past_assessments(scene, period, previous_period, client, cast):
+    """A1 moves from under A to under B: its assessments stay attributed to A1, A loses A1's
+    figures and B gains them, in every period; a rebuild from scratch agrees."""
+    a1_before = rollups.unit_rollup(unit=scene.a1, period=period, previous=previous_period)
+    services.unit_move(unit=scene.a1, target=WorkUnit.objects.get(pk=scene.b.pk), position="last-child")
+    a1 = WorkUnit.objects.get(pk=scene.a1.pk)
+    assert a1.path.startswith(WorkUnit.objects.get(pk=scene.b.pk).path)
+    after = rollups.unit_rollup(unit=a1, period=period, previous=previous_period)
+    assert (after.counted, after.index_mean, after.previous.counted) == (a1_before.counted, a1_before.index_mean, 1)
+    a = rollups.unit_rollup(unit=WorkUnit.objects.get(pk=scene.a.pk), period=period, previous=previous_period)
+    b = rollups.unit_rollup(unit=WorkUnit.objects.get(pk=scene.b.pk), period=period, previous=previous_period)
+    assert (a.counted, a.expected, a.previous.counted) == (1, 1, 0)  # the supervisor only
+    assert (b.counted, b.expected, b.previous.counted) == (5, 8, 1)
+    assert rollups.unit_rollup(unit=None, period=period).counted == 6  # the whole tree is unchanged
+    assert set(SelfAssessment.objects.filter(period=period, employee__unit=a1).values_list("unit", flat=True)) == {a1.pk}
+
+    def rows():
+        return sorted(UnitPeriodSummary.objects.exclude(counted=0, expected=0).values_list("unit_id", "period_id", "counted", "expected"))
+
+    moved = rows()
+    for p in (period, previous_period):
+        services.summary_rebuild(period=p)
+    services.period_expected_refresh(period=period)  # a closed period's expected stays frozen
+    assert rows() == moved
+
+
+def test_moving_a_unit_in_the_admin_moves_its_figures(scene, period, client, cast):
+    client.force_login(cast.admin)
+    a1 = WorkUnit.objects.get(pk=scene.a1.pk)
+    response = client.post(f"/admin/assessments/workunit/{a1.pk}/change/", {
+        "code": "A1", "name": "Subdirektorat A1", "is_active": "on",
+        "treebeard_position": "first-child", "treebeard_ref_node": str(scene.b.pk),
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert rollups.unit_rollup(unit=WorkUnit.objects.get(pk=scene.b.pk), period=period).counted == 5
+    assert rollups.unit_rollup(unit=WorkUnit.objects.get(pk=scene.a.pk), period=period).counted == 1

@@ -1,0 +1,132 @@
+"""What the benchmark and the load test share: the data sizes, the database of each size, the
+production-settings environment, gunicorn on a free loopback port, and pre-made sessions."""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SIZES = {
+    "XS": {"staff": 1_000, "units": 50, "depth": 4, "periods": 2},
+    "S": {"staff": 10_000, "units": 500, "depth": 5, "periods": 4},
+    "M": {"staff": 100_000, "units": 2_000, "depth": 5, "periods": 4},
+}
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+
+
+def database_url(size: str) -> str:
+    return f"{PG_SERVER}/asn_bench_{size.lower()}"
+
+
+SECRET_KEY = "bench-" + secrets.token_urlsafe(40)  # one per run: sessions made here stay valid
+
+
+def production_env(size: str, **extra) -> dict:
+    """Production settings (DEBUG off, hashed static files, SMTP off) for loopback HTTP: no TLS
+    here, so no HTTPS redirect or secure-only cookies."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(size),
+        DEBUG="0",
+        SECRET_KEY=SECRET_KEY,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        QUERY_COUNT_HEADER="1",
+        LOG_LEVEL="WARNING",
+    )
+    env.update({key: str(value) for key, value in extra.items()})
+    return env
+
+
+def run(args: list[str], env: dict, quiet: bool = False) -> None:
+    subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL if quiet else None)
+
+
+def prepare_database(size: str, env: dict) -> None:
+    """Create the size's database if needed, migrate it, and build the synthetic data once
+    (seed_scale is a no-op when the same data is already there)."""
+    import psycopg2
+
+    connection = psycopg2.connect(f"{PG_SERVER}/postgres")
+    connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    with closing(connection), connection.cursor() as cursor:
+        name = f"asn_bench_{size.lower()}"
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], env)
+    parameters = SIZES[size]
+    run([PYTHON, "manage.py", "seed_scale", *[f"--{key}={value}" for key, value in parameters.items()]], env)
+    run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], env)
+    run([PYTHON, "manage.py", "compile_translations"], env, quiet=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(env: dict, workers: int):
+    """Serve the app under gunicorn (as in production) on a free loopback port."""
+    port = free_port()
+    log = open(ROOT / "bench" / "results" / "gunicorn.log", "a")  # noqa: SIM115
+    server = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", "asn_integrity.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--worker-class", "sync", "--timeout", "120", "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=log, stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import requests
+
+        for _ in range(120):
+            try:
+                if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError("gunicorn exited: see bench/results/gunicorn.log")
+            time.sleep(0.25)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def django_setup(env: dict) -> None:
+    """Use the app's models from this process, on the benchmark database."""
+    os.environ.update({key: env[key] for key in ("DATABASE_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asn_integrity.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def session_for(user) -> str:
+    """Return the key of a logged-in session for `user`, made directly in the session store.
+
+    Logging in checks a PBKDF2 password hash (about half a second of CPU by design); doing that
+    for every simulated person would measure the hash instead of the application."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
