@@ -4,6 +4,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
+from .admin_imports import ImportAdminMixin
 from .models import (
     AccessLog,
     AssessmentEvent,
@@ -26,7 +27,9 @@ admin.site.index_title = _("Programme administration")
 
 
 @admin.register(WorkUnit)
-class WorkUnitAdmin(TreeAdmin, SimpleHistoryAdmin):
+class WorkUnitAdmin(ImportAdminMixin, TreeAdmin, SimpleHistoryAdmin):
+    import_kind = "units"
+    change_list_template = "admin/assessments/workunit/change_list.html"  # TreeAdmin's, plus "Impor"
     form = movenodeform_factory(WorkUnit, fields=["code", "name", "is_active"])
     list_display = ["name", "code", "is_active"]
     list_filter = ["is_active", "depth"]
@@ -40,7 +43,8 @@ class SupervisorAssignmentInline(admin.TabularInline):
 
 
 @admin.register(Employee)
-class EmployeeAdmin(SimpleHistoryAdmin):
+class EmployeeAdmin(ImportAdminMixin, SimpleHistoryAdmin):
+    import_kind = "staff"
     list_display = ["full_name", "nip", "position", "unit", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["nip", "full_name"]
