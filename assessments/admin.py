@@ -20,6 +20,7 @@ from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
 from . import services
+from .admin_imports import ImportAdminMixin
 from .models import (
     AccessLog,
     AssessmentEvent,
@@ -80,7 +81,9 @@ def retire(modeladmin, request, queryset):
 
 
 @admin.register(WorkUnit)
-class WorkUnitAdmin(TreeAdmin, SimpleHistoryAdmin):
+class WorkUnitAdmin(ImportAdminMixin, TreeAdmin, SimpleHistoryAdmin):
+    import_kind = "units"
+    change_list_template = "admin/assessments/workunit/change_list.html"  # TreeAdmin's, plus "Impor"
     form = movenodeform_factory(WorkUnit, fields=["code", "name", "is_active"])
     list_display = ["name", "code", "depth", "is_active"]
     list_filter = ["is_active", "depth"]
@@ -136,7 +139,8 @@ class EmployeeForm(forms.ModelForm):
 
 
 @admin.register(Employee)
-class EmployeeAdmin(SimpleHistoryAdmin):
+class EmployeeAdmin(ImportAdminMixin, SimpleHistoryAdmin):
+    import_kind = "staff"
     form = EmployeeForm
     list_display = ["full_name", "nip", "position", "unit", "is_active"]
     list_filter = ["is_active", UnitFilter]
