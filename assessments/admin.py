@@ -311,6 +311,18 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return obj is None or obj.status == AssessmentPeriod.Status.PLANNED
 
+    # An old version of a period is for reading only. Restoring it ("Revert" on the history
+    # page) would write back its status and timestamps too: an open period would become planned
+    # again with its questionnaire still frozen, a closed one open again. Status moves only
+    # through the open and close views.
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
