@@ -22,7 +22,7 @@ _serial = itertools.count(1)
 def make_employee(username: str, unit: WorkUnit, *, heads: WorkUnit | None = None, name: str | None = None) -> Employee:
     user = get_user_model().objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.go.id")
     serial = next(_serial)
-    nip = f"{1970 + serial % 25}0{1 + serial % 9}1{serial % 9}{1995 + serial % 20}0{1 + serial % 9}{1 + serial % 2}{serial:03d}"
+    nip = f"{1970 + serial % 25}0{1 + serial % 9}1{serial % 9}{1995 + serial % 20}0{1 + serial % 9}{1 + serial % 2}{serial % 1000:03d}"
     employee = Employee.objects.create(user=user, nip=nip, full_name=name or username.title(), position="Analis", unit=unit)
     if heads is not None:
         SupervisorAssignment.objects.create(employee=employee, unit=heads)
