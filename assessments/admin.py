@@ -4,6 +4,7 @@ a person), and bulk changes are recorded in the history like single ones."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
@@ -127,6 +128,14 @@ class EmployeeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["email"].initial = self.instance.user.email
+
+    def clean_nip(self):
+        # A new person's login takes the NIP as user name: a login that already has it (a
+        # person deleted earlier keeps theirs, an admin account) would fail the save with a 500.
+        nip = self.cleaned_data["nip"]
+        if self.instance.user_id is None and get_user_model().objects.filter(username=nip).exists():
+            raise forms.ValidationError(_("A login with this NIP as user name already exists."), code="nip_login_taken")
+        return nip
 
 
 @admin.register(Employee)
