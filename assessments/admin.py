@@ -4,6 +4,7 @@ a person), and bulk changes are recorded in the history like single ones."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
@@ -136,6 +137,14 @@ class EmployeeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["email"].initial = self.instance.user.email
+
+    def clean_nip(self):
+        # A new person's login takes the NIP as user name: a login that already has it (a
+        # person deleted earlier keeps theirs, an admin account) would fail the save with a 500.
+        nip = self.cleaned_data["nip"]
+        if self.instance.user_id is None and get_user_model().objects.filter(username=nip).exists():
+            raise forms.ValidationError(_("A login with this NIP as user name already exists."), code="nip_login_taken")
+        return nip
 
 
 @admin.register(Employee)
@@ -320,6 +329,18 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return obj is None or obj.status == AssessmentPeriod.Status.PLANNED
+
+    # An old version of a period is for reading only. Restoring it ("Revert" on the history
+    # page) would write back its status and timestamps too: an open period would become planned
+    # again with its questionnaire still frozen, a closed one open again. Status moves only
+    # through the open and close views.
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

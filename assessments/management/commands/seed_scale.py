@@ -637,6 +637,8 @@ class Build:
                     services.period_close(period=period)
             self.made["periods"] += 1
         self.made["closed"] = self.periods
+        # The planner needs statistics on the tables dashboards read (and the unit tree).
+        self.writer.analyze([WorkUnit, UnitPeriodSummary, UnitPeriodPillarSummary, UnitPeriodIndicatorSummary])
 
     def _spec(self, period, layout, person: Person, state, tree, profiles, *, drift, latest) -> AssessmentSpec:
         rng = self.rng

@@ -1,0 +1,227 @@
+"""Only admins get into the back office and the organisation roll-up: a supervisor or a staff
+member gets 403 on every admin page and on /rekap/, GET or POST, and nothing changes; an
+anonymous visitor is sent to /akun/login/; the superuser and a member of the group "Admin
+Kepegawaian" get in. The admin URLs come from `admin.site._registry`, so a newly registered
+model (or a new custom view of a model admin) is covered without touching this file."""
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.contrib.sessions.models import Session
+
+from assessments.models import AccessLog, AssessmentPeriod, SelfAssessment
+
+from .conftest import create_period, submitted_assessment
+
+User = get_user_model()
+
+# The one admin URL that is public by design: treebeard's JavaScript translation catalogue
+# (static strings for the tree widget, no data).
+PUBLIC = {"/admin/assessments/workunit/jsi18n/"}
+
+# What the admin refuses even to an admin, by design: assessments, their logs and the frozen
+# questionnaires are read-only (no add, no delete); a period that has opened is never deleted
+# (the objects below are chosen so that everything else is allowed).
+READ_ONLY = {"selfassessment", "assessmentevent", "accesslog", "periodpillar"}
+
+
+@pytest.fixture
+def world(cast, period, previous_period, client):
+    """One real object of every registered model, with history rows to point at."""
+    planned = create_period(period.year, 2, status="planned")
+    assessment = submitted_assessment(cast.staff, period, 4)
+    client.force_login(cast.supervisor.user)
+    assert client.get(f"/hasil/{assessment.pk}/").status_code == 200  # an AccessLog row
+    client.logout()
+    group = Group.objects.get(name="Admin Kepegawaian")
+    objects = {
+        User: cast.staff.user,
+        Group: group,
+        AssessmentPeriod: planned,
+        SelfAssessment: assessment,
+        AccessLog: AccessLog.objects.get(),
+    }
+    for model in admin.site._registry:
+        obj = objects.setdefault(model, model.objects.order_by("pk").first())
+        assert obj is not None, f"no {model._meta.label} to test with"
+        if hasattr(model, "history"):
+            obj.save()  # a history row, whatever made the object
+    return objects
+
+
+def model_urls(model, model_admin, obj) -> list[str]:
+    """Every URL of one model admin, filled in with `obj`'s id (and a history row of it)."""
+    base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+    urls = []
+    for pattern in model_admin.get_urls():
+        route = str(pattern.pattern)
+        if route == "^([^/]+)/history/([^/]+)/$":  # django-simple-history: one version of the object
+            route = f"{obj.pk}/history/{obj.history.order_by('history_id').first().history_id}/"
+        route = re.sub(r"<(?:\w+:)?\w+>", str(obj.pk), route)
+        assert not re.search(r"[\^$()<>\\\[]", route), f"unknown URL pattern {pattern.pattern!r} of {model._meta.label}: teach this test"
+        urls.append(base + route)
+    return urls
+
+
+def admin_urls(objects) -> list[str]:
+    urls = ["/admin/", "/admin/login/", "/admin/password_change/", "/admin/password_change/done/"]
+    urls += [f"/admin/{label}/" for label in sorted({m._meta.app_label for m in admin.site._registry})]
+    urls.append("/admin/autocomplete/?app_label=assessments&model_name=employee&field_name=unit&term=A")
+    for model, model_admin in admin.site._registry.items():
+        urls += model_urls(model, model_admin, objects[model])
+    return urls
+
+
+def test_the_url_list_covers_every_registered_model_and_the_period_views(world):
+    urls = admin_urls(world)
+    for model in admin.site._registry:
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        pk = world[model].pk
+        for suffix in ("", "add/", f"{pk}/change/", f"{pk}/delete/", f"{pk}/history/"):
+            assert base + suffix in urls
+    period = world[AssessmentPeriod].pk
+    for suffix in ("next/", f"{period}/open/", f"{period}/close/"):
+        assert f"/admin/assessments/assessmentperiod/{suffix}" in urls
+    assert len(admin.site._registry) >= 13
+
+
+def snapshot():
+    """Every row of every table (but sessions), to prove that nothing changed."""
+    return {
+        model._meta.label: list(model._base_manager.order_by("pk").values_list())
+        for model in apps.get_models()
+        if model is not Session
+    }
+
+
+def post_data(obj) -> dict:
+    """What a forged POST would carry: a confirmed delete, a bulk action, a reworded field."""
+    return {
+        "post": "yes",
+        "action": "delete_selected",
+        "_selected_action": [obj.pk],
+        "index": "0",
+        "name": "Diubah",
+        "statement": "Diubah",
+        "year": "2099",
+        "quarter": "1",
+        "opens_on": "2099-01-01",
+        "closes_on": "2099-03-31",
+        "code": "DIUBAH",
+        "node": obj.pk,
+        "target": obj.pk,
+        "relation": "child",
+    }
+
+
+@pytest.mark.parametrize("who", ["supervisor", "staff"])
+def test_a_supervisor_or_staff_member_gets_403_everywhere_and_changes_nothing(client, cast, world, who):
+    client.force_login(getattr(cast, who).user)
+    before = snapshot()
+    checked = 0
+    for url in [*admin_urls(world), "/rekap/", "/rekap/?format=xlsx"]:
+        if url in PUBLIC:
+            continue
+        obj = next((o for m, o in world.items() if url.startswith(f"/admin/{m._meta.app_label}/{m._meta.model_name}/")), None)
+        for method in ("get", "post"):
+            response = client.get(url) if method == "get" else client.post(url, post_data(obj or cast.staff))
+            assert response.status_code in (403, 404), (who, method, url, response.status_code)
+            checked += 1
+    assert snapshot() == before
+    assert checked > 150
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client, world):
+    before = snapshot()
+    for url in [*admin_urls(world), "/rekap/", "/rekap/?format=xlsx"]:
+        if url in PUBLIC:
+            continue
+        for method in ("get", "post"):
+            response = getattr(client, method)(url, follow=True)
+            assert response.redirect_chain, (method, url, response.status_code)
+            final = response.redirect_chain[-1][0]
+            assert urlsplit(final).path == "/akun/login/", (method, url, response.redirect_chain)
+            back = "/admin/" if url == "/admin/login/" else url
+            assert parse_qs(urlsplit(final).query)["next"] == [back], (url, final)
+            assert response.status_code == 200
+    assert snapshot() == before
+
+
+def test_the_public_admin_url_serves_translations_only(client, db):
+    for url in PUBLIC:
+        response = client.get(url)
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/javascript")
+
+
+def expected_for_admin(url: str, user) -> int:
+    """200, but for what is refused by design and for the redirects built into the admin."""
+    parts = url.split("?")[0].strip("/").split("/")
+    if url == "/admin/login/":
+        return 302  # one login page for the whole application: /akun/login/, which sends an admin on
+    if parts[1:] == ["auth"] and not user.is_superuser:
+        return 404  # Django's answer for an app index without any permission in it
+    if len(parts) >= 3:
+        app_label, model_name, rest = parts[1], parts[2], parts[3:]
+        if len(rest) == 1 and rest[0].isdigit():
+            return 302  # /<id>/ goes on to /<id>/change/, where permissions are checked
+        if app_label == "auth" and not user.is_superuser:
+            return 403  # the group holds the permissions of this app only
+        if model_name in READ_ONLY and (rest == ["add"] or rest[-1:] == ["delete"]):
+            return 403
+        if rest == ["next"]:
+            return 302  # GET goes back to the list; the button POSTs
+        if rest == ["move"]:
+            return 400  # treebeard's drag-and-drop endpoint: a GET carries no move
+    return 200
+
+
+def admin_kepegawaian(cast):
+    user = User.objects.create_user("hr", "hr@example.go.id", "sandi")
+    user.groups.add(Group.objects.get(name="Admin Kepegawaian"))
+    assert not user.is_superuser and not user.is_staff
+    return user
+
+
+@pytest.mark.parametrize("who", ["superuser", "admin_kepegawaian"])
+def test_an_admin_gets_every_page(client, cast, world, who):
+    user = cast.admin if who == "superuser" else admin_kepegawaian(cast)
+    client.force_login(user)
+    statuses = {}
+    for url in [*admin_urls(world), "/rekap/", "/rekap/?format=xlsx"]:
+        statuses[url] = client.get(url).status_code
+    expected = {url: expected_for_admin(url, user) for url in statuses}
+    assert statuses == expected
+    assert list(statuses.values()).count(200) >= 60
+
+
+def test_the_group_holds_every_permission_of_the_app(db):
+    group = Group.objects.get(name="Admin Kepegawaian")
+    every = set(Permission.objects.filter(content_type__app_label="assessments"))
+    assert set(group.permissions.all()) == every
+    assert {"view_organisation", "change_assessmentperiod", "change_employee", "view_historicalindicator"} <= {p.codename for p in every}
+
+
+def test_the_group_admin_sees_the_app_on_the_admin_index_and_in_the_roll_up(client, cast, world):
+    client.force_login(admin_kepegawaian(cast))
+    page = client.get("/admin/").content.decode()
+    assert "/admin/assessments/assessmentperiod/" in page and "/admin/assessments/employee/" in page
+    assert "/admin/auth/user/" not in page
+    page = client.get("/rekap/").content.decode()
+    assert "Rekap Instansi" in page and 'data-unit="ROOT"' in page
+    response = client.get("/rekap/?format=xlsx")
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_the_admin_login_page_sends_everyone_to_the_one_login_page(client, cast):
+    response = client.get("/admin/login/?next=/admin/assessments/theme/")
+    assert response.status_code == 302 and response["Location"] == "/akun/login/?next=/admin/assessments/theme/"
+    client.force_login(cast.admin)
+    response = client.get("/admin/login/", follow=True)
+    assert response.request["PATH_INFO"] == "/admin/" and response.status_code == 200
+    client.force_login(cast.staff.user)
+    assert client.get("/admin/login/").status_code == 403
