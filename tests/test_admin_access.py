@@ -177,6 +177,8 @@ def expected_for_admin(url: str, user) -> int:
             return 302  # GET goes back to the list; the button POSTs
         if rest == ["move"]:
             return 400  # treebeard's drag-and-drop endpoint: a GET carries no move
+        if rest == ["import", "confirm"]:
+            return 405  # the import's confirmation is a POST of the previewed file
     return 200
 
 
