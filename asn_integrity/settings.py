@@ -5,6 +5,7 @@ project, DEBUG on); production sets DEBUG=0, SECRET_KEY, DATABASE_URL and ALLOWE
 See `.env.example` for every variable.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -55,13 +56,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "csp",
     "treebeard",
     "simple_history",
+    "axes",
     "assessments",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "assessments.middleware.LanguageMiddleware",
@@ -69,9 +73,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "assessments.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "assessments.db_router.RecentWriteMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Benchmarks (bench/bench.py) read the number of SQL queries of each response from a header.
@@ -124,6 +130,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out NIP + address first
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "assessments:home"
@@ -190,6 +200,41 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "asn-integrity@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 
+# Login protection (django-axes): 5 failed logins lock that NIP from that address for 15
+# minutes; admins unlock under Axes > Access attempts.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "assessments.middleware.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # failed logins stay visible to admins after an unlock
+AXES_VERBOSE = False  # its log lines name the NIP: personal data stays out of the logs
+# Behind the compose file's nginx (or another proxy that overwrites X-Real-IP): trust it.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+
+# Sessions: logged out after 30 idle minutes and 12 hours after logging in, whatever happens.
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+
+# Content-Security-Policy: no inline script or style anywhere; chart data travels as JSON.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
 # Production hardening; `manage.py check --deploy --fail-level WARNING` passes with DEBUG off.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -211,5 +256,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes writes the NIP and address of every login attempt: not into our logs.
+        "axes": {"level": "ERROR"},
+    },
 }

@@ -1,8 +1,6 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from assessments.forms import LoginForm
 from assessments.views import common
 
 urlpatterns = [
@@ -10,7 +8,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on pages that name no icon (the Django admin's).
     path("favicon.ico", common.favicon),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("akun/login/", auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True), name="login"),
+    path("akun/login/", common.LoginView.as_view(), name="login"),
     path("akun/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("assessments.urls")),

@@ -1,5 +1,6 @@
 #!/bin/sh
 # What the `web` container runs: migrate, collect static files, then gunicorn.
+# The access log leaves out query strings: a search by NIP must not end up in a log file.
 # The same commands run in CI against the local PostgreSQL (scripts/smoke-production.sh).
 set -eu
 python manage.py migrate --noinput
@@ -9,4 +10,5 @@ exec gunicorn asn_integrity.wsgi \
   --workers "${WEB_CONCURRENCY:-3}" \
   --timeout "${GUNICORN_TIMEOUT:-30}" \
   --access-logfile - \
+  --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms' \
   --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}"

@@ -55,6 +55,12 @@ def page_factory(chromium):
         context = chromium.new_context(viewport={"width": width, "height": height}, locale="id-ID")
         contexts.append(context)
         page = context.new_page()
+        # Report every Content-Security-Policy violation as a console error, whatever the
+        # browser would print by itself.
+        page.add_init_script(
+            "document.addEventListener('securitypolicyviolation', function (e) {"
+            " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI); });"
+        )
         page.console_errors = []
         page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
         page.on("pageerror", lambda error: page.console_errors.append(str(error)))

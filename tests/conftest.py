@@ -137,3 +137,9 @@ def past_assessment(employee: Employee, period: AssessmentPeriod, score: int = 4
 
     return SelfAssessment.objects.get(employee=employee, period=period)
 
+
+
+def log_in(client, username: str, password: str = PASSWORD) -> bool:
+    """Log in through the login page, as a person does (django-axes watches that page; the test
+    client's login() would bypass it). Returns whether it worked."""
+    return client.post("/akun/login/", {"username": username, "password": password}).status_code == 302

@@ -27,7 +27,7 @@ PUBLIC = {"/admin/assessments/workunit/jsi18n/"}
 # What the admin refuses even to an admin, by design: assessments, their logs and the frozen
 # questionnaires are read-only (no add, no delete); a period that has opened is never deleted
 # (the objects below are chosen so that everything else is allowed).
-READ_ONLY = {"selfassessment", "assessmentevent", "accesslog", "periodpillar"}
+READ_ONLY = {("assessments", name) for name in ("selfassessment", "assessmentevent", "accesslog", "periodpillar")}
 
 
 @pytest.fixture
@@ -38,6 +38,8 @@ def world(cast, period, previous_period, client):
     client.force_login(cast.supervisor.user)
     assert client.get(f"/hasil/{assessment.pk}/").status_code == 200  # an AccessLog row
     client.logout()
+    # A failed login: django-axes' attempt and failure rows (what an admin unlocks).
+    assert client.post("/akun/login/", {"username": "staff", "password": "salah"}).status_code == 200
     group = Group.objects.get(name="Admin Kepegawaian")
     objects = {
         User: cast.staff.user,
@@ -171,8 +173,13 @@ def expected_for_admin(url: str, user) -> int:
             return 302  # /<id>/ goes on to /<id>/change/, where permissions are checked
         if app_label == "auth" and not user.is_superuser:
             return 403  # the group holds the permissions of this app only
-        if model_name in READ_ONLY and (rest == ["add"] or rest[-1:] == ["delete"]):
+        if (app_label, model_name) in READ_ONLY and (rest == ["add"] or rest[-1:] == ["delete"]):
             return 403
+        if app_label == "axes":  # login attempts are recorded by django-axes, never added by hand
+            if rest == ["add"]:
+                return 403
+            if rest[-1:] == ["delete"] and model_name != "accessattempt" and not user.is_superuser:
+                return 403  # the group may unlock (delete an attempt), not erase the logs
         if rest == ["next"]:
             return 302  # GET goes back to the list; the button POSTs
         if rest == ["move"]:
@@ -201,10 +208,13 @@ def test_an_admin_gets_every_page(client, cast, world, who):
     assert list(statuses.values()).count(200) >= 60
 
 
-def test_the_group_holds_every_permission_of_the_app(db):
+def test_the_group_holds_every_permission_of_the_app_and_may_unlock_logins(db):
     group = Group.objects.get(name="Admin Kepegawaian")
     every = set(Permission.objects.filter(content_type__app_label="assessments"))
-    assert set(group.permissions.all()) == every
+    assert set(group.permissions.filter(content_type__app_label="assessments")) == every
+    assert {p.codename for p in group.permissions.filter(content_type__app_label="axes")} == {
+        "view_accessattempt", "delete_accessattempt", "view_accesslog", "view_accessfailurelog",
+    }
     assert {"view_organisation", "change_assessmentperiod", "change_employee", "view_historicalindicator"} <= {p.codename for p in every}
 
 

@@ -1,6 +1,6 @@
 """After login each role lands on its home page."""
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, log_in
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client, db):
@@ -10,7 +10,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, db):
 
 
 def test_staff_land_on_my_assessments(client, cast):
-    assert client.login(username="staff", password=PASSWORD)
+    assert log_in(client, "staff")
     assert client.get("/")["Location"] == "/penilaian/"
 
 

@@ -14,7 +14,7 @@ from django.test import Client
 from assessments import imports, services
 from assessments.models import Employee, UnitPeriodSummary, WorkUnit
 
-from .conftest import PASSWORD, make_employee
+from .conftest import PASSWORD, log_in, make_employee
 
 STAFF_URL = "/admin/assessments/employee/import/"
 STAFF_CONFIRM = "/admin/assessments/employee/import/confirm/"
@@ -131,7 +131,7 @@ def test_a_new_person_can_log_in_with_their_nip_after_choosing_a_password(admin_
     user = get_user_model().objects.get(username=nip(1))
     user.set_password(PASSWORD)  # what "Lupa kata sandi" ends with
     user.save()
-    assert Client().login(username=nip(1), password=PASSWORD)
+    assert log_in(Client(), nip(1))
 
 
 def test_reimporting_the_same_file_changes_nothing(admin_client, cast):

@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from assessments import models
 from assessments.models import AssessmentPeriod, Employee, SelfAssessment, UnitPeriodSummary, WorkUnit
@@ -37,7 +38,7 @@ def test_demo_logins_exist_with_the_documented_roles(seeded, client):
     from django.contrib.auth import authenticate
 
     for username in ("admin", "atasan", "pegawai"):
-        assert authenticate(username=username, password="asn-demo-2026") is not None, username
+        assert authenticate(RequestFactory().post("/akun/login/"), username=username, password="asn-demo-2026") is not None, username
     atasan = Employee.objects.get(user__username="atasan")
     pegawai = Employee.objects.get(user__username="pegawai")
     headed = atasan.headed.get().unit

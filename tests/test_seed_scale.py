@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db.models import F
+from django.test import RequestFactory
 from django.utils import timezone
 
 from assessments import models, services
@@ -107,7 +108,7 @@ def test_staff_have_valid_unique_nips_and_logins(seeded):
     assert get_user_model().objects.count() == 300
     assert set(WorkUnit.objects.values_list("pk", flat=True)) == {e.unit_id for e in employees}  # nobody's unit is empty
     someone = employees[123]
-    assert authenticate(username=someone.nip, password=BENCH_PASSWORD) == someone.user
+    assert authenticate(RequestFactory().post("/akun/login/"), username=someone.nip, password=BENCH_PASSWORD) == someone.user
 
 
 def test_units_down_to_depth_three_are_headed_by_one_of_their_own(seeded):

@@ -7,12 +7,13 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from assessments import rollups
 from assessments.models import Employee, SelfAssessment, SupervisorAssignment, UnitPeriodSummary, WorkUnit
 
 from .adminforms import change, errors, form_data
-from .conftest import PASSWORD, make_employee, past_assessment, submitted_assessment
+from .conftest import log_in, make_employee, past_assessment, submitted_assessment
 
 UNITS = "/admin/assessments/workunit/"
 STAFF = "/admin/assessments/employee/"
@@ -251,7 +252,7 @@ def test_deactivating_people_keeps_their_history_and_takes_them_out_of_expected_
     # The colleague had not started: no longer expected. The staff member's submitted
     # assessment still counts, so they stay expected where it is attributed (n <= expected).
     assert (summary.counted, summary.expected) == (1, 1)
-    assert client.login(username="colleague", password=PASSWORD) is False
+    assert log_in(Client(), "colleague") is False  # a deactivated login is refused
     assert set(listed(admin_client.get(f"{STAFF}?is_active__exact=0"))) == {str(cast.colleague), str(cast.staff)}
 
     admin_client.post(STAFF, {"action": "reactivate", "_selected_action": [cast.colleague.pk]})

@@ -1,3 +1,6 @@
+import time
+
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
@@ -6,6 +9,7 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from .. import permissions
+from ..forms import LoginForm
 
 
 def favicon(request):
@@ -23,6 +27,18 @@ def healthz(request):
     except DatabaseError:
         return JsonResponse({"status": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, with the moment of logging in kept: sessions end 12 hours after it."""
+
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        self.request.session["started_at"] = time.time()
+        return response
 
 
 @login_required
