@@ -222,26 +222,35 @@ def _own(rows, unit: WorkUnit, children: list[WorkUnit], period: AssessmentPerio
     return own
 
 
-def tree_rollups(
-    *, unit: WorkUnit | None, period: AssessmentPeriod, previous: AssessmentPeriod | None = None, max_depth: int | None = None
-) -> list[Rollup]:
-    """Return a roll-up for `unit` and every unit below it (the whole forest when None), each
-    covering its own subtree, in tree order (`rollup.unit.depth` gives the indentation).
-    Three queries: the units, then their rows."""
+def tree_units(*, unit: WorkUnit | None, max_depth: int | None = None):
+    """Return the queryset of `unit` and every unit below it (every unit when None), in tree
+    order, down to `max_depth`: the rows of a tree table, to paginate."""
     units = WorkUnit.objects.filter(path__startswith=unit.path) if unit else WorkUnit.objects.all()
-    selected = Q(unit__path__startswith=unit.path) if unit else Q()
     if max_depth is not None:
         units = units.filter(depth__lte=max_depth)
-        selected &= Q(unit__depth__lte=max_depth)
-    rows = _rows(units=selected, periods=_periods(period, previous))
+    return units.order_by("path")
+
+
+def rollups_of(*, units: list[WorkUnit], period: AssessmentPeriod, previous: AssessmentPeriod | None = None) -> list[Rollup]:
+    """Return one roll-up per unit of `units` (each covering its own subtree), in their order:
+    two queries for however many units, so a page of a tree costs the same in any province."""
+    rows = _rows(units=Q(unit__in=[u.pk for u in units]), periods=_periods(period, previous))
     result = []
-    for node in units.order_by("path"):
+    for node in units:
         rollup = rows.get((node.pk, period.pk)) or Rollup(key=node.pk, period_id=period.pk)
         rollup.unit, rollup.key = node, node.path
         if previous:
             rollup.previous = rows.get((node.pk, previous.pk)) or Rollup(key=node.pk, period_id=previous.pk)
         result.append(rollup)
     return result
+
+
+def tree_rollups(
+    *, unit: WorkUnit | None, period: AssessmentPeriod, previous: AssessmentPeriod | None = None, max_depth: int | None = None
+) -> list[Rollup]:
+    """Return a roll-up for `unit` and every unit below it (the whole forest when None), in
+    tree order (`rollup.unit.depth` gives the indentation): for exports, which take it all."""
+    return rollups_of(units=list(tree_units(unit=unit, max_depth=max_depth)), period=period, previous=previous)
 
 
 def index_trend(*, unit: WorkUnit | None, periods: list[AssessmentPeriod]) -> list[tuple[AssessmentPeriod, Rollup]]:

@@ -316,3 +316,25 @@ def test_moving_a_unit_in_the_admin_moves_its_figures(scene, period, client, cas
     assert response.status_code == 302, response.content.decode()[:2000]
     assert rollups.unit_rollup(unit=WorkUnit.objects.get(pk=scene.b.pk), period=period).counted == 5
     assert rollups.unit_rollup(unit=WorkUnit.objects.get(pk=scene.a.pk), period=period).counted == 1
+
+
+def test_the_tree_shows_a_hundred_units_a_page_in_a_constant_number_of_queries(client, cast, period, django_assert_max_num_queries):
+    parent = WorkUnit.objects.get(pk=cast.tree.b.pk)
+    WorkUnit.objects.bulk_create(
+        WorkUnit(code=f"T{n:03d}", name=f"Seksi {n:03d}", depth=3, path=parent.path + f"{n + 1:04d}", numchild=0) for n in range(150)
+    )
+    WorkUnit.objects.filter(pk=parent.pk).update(numchild=150)
+    client.force_login(cast.admin)
+    first = client.get(f"/unit/ROOT/sub-unit/?periode={period.code}&tampilan=pohon").content.decode()
+    assert first.count('<tr data-unit="') == 100
+    assert "halaman 1 dari 2" in first
+    with django_assert_max_num_queries(30) as one:
+        last = client.get(f"/unit/ROOT/sub-unit/?periode={period.code}&tampilan=pohon&page=2").content.decode()
+    assert last.count('<tr data-unit="') == 153 - 100  # A, A1, B and the 150 below B, minus page 1
+    assert 'data-unit="T149"' in last and 'data-unit="A"' not in last
+    WorkUnit.objects.bulk_create(
+        WorkUnit(code=f"U{n:03d}", name=f"Seksi U{n:03d}", depth=3, path=parent.path + f"{n + 200:04d}", numchild=0) for n in range(300)
+    )
+    with django_assert_max_num_queries(30) as two:
+        client.get(f"/unit/ROOT/sub-unit/?periode={period.code}&tampilan=pohon&page=2")
+    assert len(two) == len(one)

@@ -135,23 +135,35 @@ def _sorted(rows, key: str, descending: bool):
     return sorted(known, key=value, reverse=descending) + unknown
 
 
-def subunit_rows(request, unit, period, previous):
-    """Rows of the drill-down: direct sub-units (sortable) or the whole subtree as a tree."""
+TREE_PAGE_SIZE = 100
+
+
+def subunit_rows(request, unit, period, previous, paginate=True):
+    """Rows of the drill-down: direct sub-units (sortable), or every unit below as a tree,
+    a page of TREE_PAGE_SIZE units at a time (all of them for an export).
+    Returns (mode, rows, page or None)."""
     mode = "pohon" if request.GET.get("tampilan") == "pohon" else "anak"
     if mode == "pohon":
-        return mode, rollups.tree_rollups(unit=unit, period=period, previous=previous)[1:]
+        units = rollups.tree_units(unit=unit).exclude(pk=unit.pk)
+        page = Paginator(units, TREE_PAGE_SIZE).get_page(request.GET.get("page")) if paginate else None
+        rows = rollups.rollups_of(units=list(page.object_list if page else units), period=period, previous=previous)
+        return mode, rows, page
     rows = rollups.child_rollups(unit=unit, period=period, previous=previous)
-    return mode, _sorted(rows, request.GET.get("urut", ""), request.GET.get("arah") == "turun")
+    return mode, _sorted(rows, request.GET.get("urut", ""), request.GET.get("arah") == "turun"), None
 
 
 @login_required
 @dashboard_reads
 def unit_subunits(request, code):
     context = _unit_page(request, code)
-    mode, rows = subunit_rows(request, context["unit"], context["period"], context["previous_period"])
+    mode, rows, page = subunit_rows(request, context["unit"], context["period"], context["previous_period"])
+    query = request.GET.copy()
+    query.pop("page", None)
     context |= {
         "tab": "subunits",
         "mode": mode,
+        "page": page,
+        "query": query.urlencode(),
         "pillar_columns": [{"pillar": p, "key": f"pilar-{p.pillar_id}"} for p in context["pillars"]],
         "rows": rows,
         "sort": request.GET.get("urut", ""),
@@ -239,12 +251,17 @@ def organisation(request):
         level = min(max(int(request.GET.get("tingkat", deepest)), 1), deepest)
     except ValueError:
         level = deepest
-    rows = rollups.tree_rollups(unit=None, period=period, previous=compare, max_depth=level)
+    units = rollups.tree_units(unit=None, max_depth=level)
     pillars = list(period.pillars.order_by("order"))
     if request.GET.get("format") == "xlsx":
+        rows = rollups.rollups_of(units=list(units), period=period, previous=compare)
         return _organisation_xlsx(rows, pillars, period, compare)
+    page = Paginator(units, TREE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = rollups.rollups_of(units=list(page.object_list), period=period, previous=compare)
     query = request.GET.copy()
-    query["format"] = "xlsx"
+    query.pop("page", None)
+    xlsx = query.copy()
+    xlsx["format"] = "xlsx"
     return render(
         request,
         "assessments/organisation.html",
@@ -255,9 +272,11 @@ def organisation(request):
             "levels": range(1, deepest + 1),
             "level": level,
             "rows": rows,
+            "page": page,
+            "query": query.urlencode(),
             "pillars": pillars,
             "total": rollups.unit_rollup(unit=None, period=period, previous=compare),
-            "xlsx_query": query.urlencode(),
+            "xlsx_query": xlsx.urlencode(),
         },
     )
 
@@ -294,7 +313,7 @@ def unit_export(request, code, table, fmt):
     unit, period, pillars = context["unit"], context["period"], context["pillars"]
     with translation.override("id"):  # the header row is Indonesian, whatever the UI language
         if table == "sub-unit":
-            _mode, rows = subunit_rows(request, unit, period, context["previous_period"])
+            _mode, rows, _page = subunit_rows(request, unit, period, context["previous_period"], paginate=False)
             header = [_("Unit code"), _("Work unit"), _("Level"), _("Assessments counted"), _("Staff expected"),
                       _("Participation (%)"), _("Integrity index"), _("Grade")] + [p.name for p in pillars]
             body = [

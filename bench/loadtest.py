@@ -1,0 +1,134 @@
+"""`make loadtest [LOAD_SIZE=M]`: Locust (FastHttpUser), headless, 50 users for 60 s, against
+gunicorn with production settings on PostgreSQL (the benchmark's data of that size).
+
+Prints requests/s, p50, p95, p99 and failures, then checks in the database that every submit
+Locust saw succeed is stored exactly once, with every rating, pillar score and its log entry.
+"""
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import PYTHON, ROOT, SIZES, django_setup, gunicorn, prepare_database, production_env, session_for  # noqa: E402
+
+PASSWORD = "asn-bench-2026"  # seed_scale's
+
+
+def make_pool(users: int, pool_size: int) -> dict:
+    """People for Locust: staff who have not started (some log in with their password, the rest
+    get sessions), and supervisors with the units they head."""
+    from django.db.models import Exists, OuterRef
+
+    from assessments.models import AssessmentPeriod, Employee, SelfAssessment, SupervisorAssignment
+
+    period = AssessmentPeriod.objects.get(status="open")
+    started = SelfAssessment.objects.filter(employee=OuterRef("pk"), period=period)
+    fresh = list(
+        Employee.objects.filter(is_active=True).exclude(Exists(started)).exclude(headed__isnull=False)
+        .select_related("user").order_by("?")[: pool_size + users]
+    )
+    logins, rest = fresh[:users], fresh[users:]
+    supervisors = []
+    for assignment in SupervisorAssignment.objects.select_related("employee__user", "unit").order_by("unit__depth", "unit__path")[:12]:
+        supervisors.append({"session": session_for(assignment.employee.user), "units": [assignment.unit.code]})
+    return {
+        "period": period.code,
+        "password": PASSWORD,
+        "logins": [e.user.username for e in logins],
+        "staff": [{"nip": e.user.username, "session": session_for(e.user)} for e in rest],
+        "supervisors": supervisors,
+    }
+
+
+def check_submissions(nips: list[str]) -> list[str]:
+    """Return the problems found: every recorded submit stored once and complete."""
+    from django.db.models import Count, Q
+
+    from assessments.models import AssessmentPeriod, PeriodIndicator, SelfAssessment
+
+    period = AssessmentPeriod.objects.get(status="open")
+    indicators = PeriodIndicator.objects.filter(pillar__period=period).count()
+    pillars = period.pillars.count()
+    problems = []
+    if len(nips) != len(set(nips)):
+        problems.append(f"{len(nips) - len(set(nips))} people were recorded as submitting twice")
+    rows = (
+        SelfAssessment.objects.filter(period=period, employee__user__username__in=nips)
+        .annotate(
+            ratings_n=Count("ratings", filter=Q(ratings__score__isnull=False), distinct=True),
+            pillars_n=Count("pillar_scores", distinct=True),
+            submits=Count("events", filter=Q(events__to_state="submitted"), distinct=True),
+        )
+        .values_list("employee__user__username", "state", "ratings_n", "pillars_n", "submits")
+    )
+    stored = {}
+    for nip, state, ratings_n, pillars_n, submits in rows:
+        stored[nip] = stored.get(nip, 0) + 1
+        if state not in ("submitted", "approved"):
+            problems.append(f"{nip}: state {state}")
+        if ratings_n != indicators or pillars_n != pillars or submits != 1:
+            problems.append(f"{nip}: {ratings_n}/{indicators} ratings, {pillars_n}/{pillars} pillar scores, {submits} submit events")
+    missing = set(nips) - set(stored)
+    if missing:
+        problems.append(f"{len(missing)} successful submits are not stored")
+    duplicated = [nip for nip, n in stored.items() if n != 1]
+    if duplicated:
+        problems.append(f"{len(duplicated)} people have more than one assessment")
+    return problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=SIZES, default="M")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+
+    env = production_env(args.size)  # the roll-up cache on, as deployed
+    print(f"Preparing {args.size} on {env['DATABASE_URL']}...", flush=True)
+    prepare_database(args.size, env)
+    django_setup(env)
+    pool = make_pool(args.users, pool_size=4000)
+    with tempfile.TemporaryDirectory() as scratch:
+        pool_file, submitted = Path(scratch) / "pool.json", Path(scratch) / "submitted.txt"
+        pool_file.write_text(json.dumps(pool))
+        submitted.touch()
+        prefix = results / f"loadtest-{args.size}"
+        with gunicorn(env, args.workers) as base:
+            subprocess.run(
+                [PYTHON, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "--host", base,
+                 "-u", str(args.users), "-r", str(args.users), "-t", f"{args.seconds}s", "--csv", str(prefix),
+                 "--only-summary", "--loglevel", "WARNING"],
+                cwd=ROOT, env={**env, "LOADTEST_POOL": str(pool_file), "LOADTEST_SUBMITTED": str(submitted)}, check=False,
+            )
+        nips = [line for line in submitted.read_text().splitlines() if line]
+
+    with open(f"{prefix}_stats.csv") as stats:
+        rows = list(csv.DictReader(stats))
+    total = next(row for row in rows if row["Name"] == "Aggregated")
+    print(f"\nmake loadtest SIZE={args.size}: {args.users} users for {args.seconds} s, gunicorn {args.workers} workers")
+    print(f"{'request':<28}{'count':>8}{'fail':>6}{'p50':>7}{'p95':>7}{'p99':>7}  ms")
+    for row in rows:
+        print(f"{row['Name'][:27]:<28}{row['Request Count']:>8}{row['Failure Count']:>6}{row['50%']:>7}{row['95%']:>7}{row['99%']:>7}")
+    print(f"requests/s {float(total['Requests/s']):.1f} · p50 {total['50%']} ms · p95 {total['95%']} ms · "
+          f"p99 {total['99%']} ms · failures {total['Failure Count']}")
+    problems = check_submissions(nips)
+    print(f"database check: {len(nips)} successful submits; "
+          + ("every one stored exactly once with all ratings, pillar scores and one submit event" if not problems else "PROBLEMS:"))
+    for problem in problems[:20]:
+        print("  -", problem)
+    if problems or int(total["Failure Count"]):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
