@@ -167,3 +167,35 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parent.parent)
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+
+
+# --- Logs ------------------------------------------------------------------------------------
+
+
+def test_log_lines_mask_nips_and_e_mail_addresses():
+    import io
+    import logging
+
+    from assessments.logs import RedactingFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter("%(message)s"))
+    logger = logging.getLogger("tests.redaction")
+    logger.addHandler(handler)
+    try:
+        raise ValueError('duplicate key value violates unique constraint: Key (nip)=(198502142010011001) already exists')
+    except ValueError:
+        logger.exception("import of budi.santoso@kemendagri.go.id (NIP %s) failed", "199912312024122999")
+    logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert "198502142010011001" not in output and "199912312024122999" not in output
+    assert "budi.santoso@kemendagri.go.id" not in output
+    assert "(NIP [NIP])" in output and "Key (nip)=([NIP])" in output and "[e-mail]" in output and "Traceback" in output
+
+
+def test_the_app_log_handler_masks_personal_data(settings):
+    from django.conf import settings as live
+
+    assert live.LOGGING["handlers"]["console"]["formatter"] == "redacted"
+    assert live.LOGGING["loggers"]["axes"]["level"] == "ERROR"
