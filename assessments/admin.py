@@ -78,6 +78,19 @@ def retire(modeladmin, request, queryset):
     modeladmin.message_user(request, _("%(count)s retired; their history is kept.") % {"count": len(rows)}, messages.SUCCESS)
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown for reference on a parent's page (frozen versions, answers, the log)."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 # --- Organisation ----------------------------------------------------------------------------
 
 
@@ -204,18 +217,12 @@ class IndicatorInline(admin.StackedInline):
     ]
 
 
-class PeriodPillarVersionInline(admin.TabularInline):
+class PeriodPillarVersionInline(ReadOnlyInline):
     model = PeriodPillar
     fk_name = "pillar"
-    extra = 0
-    can_delete = False
     fields = ["period", "name", "weight", "order"]
-    readonly_fields = fields
     verbose_name = gettext_lazy("version used by a period")
     verbose_name_plural = gettext_lazy("versions used by periods (frozen when each period opened)")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Pillar)
@@ -237,18 +244,12 @@ class PillarAdmin(SimpleHistoryAdmin):
         return obj.n_active
 
 
-class PeriodIndicatorVersionInline(admin.TabularInline):
+class PeriodIndicatorVersionInline(ReadOnlyInline):
     model = PeriodIndicator
     fk_name = "indicator"
-    extra = 0
-    can_delete = False
     fields = ["period_name", "statement", "weight", "note_required_at_extremes"]
-    readonly_fields = fields
     verbose_name = gettext_lazy("version used by a period")
     verbose_name_plural = gettext_lazy("versions used by periods (frozen when each period opened)")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("pillar__period")
@@ -277,17 +278,11 @@ class PeriodForm(forms.ModelForm):
         fields = ["year", "quarter", "opens_on", "closes_on"]
 
 
-class PeriodQuestionnaireInline(admin.TabularInline):
+class PeriodQuestionnaireInline(ReadOnlyInline):
     model = PeriodPillar
     fk_name = "period"
-    extra = 0
-    can_delete = False
     fields = ["order", "name", "weight", "indicator_count"]
-    readonly_fields = fields
     verbose_name_plural = gettext_lazy("questionnaire (frozen when the period opened)")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n=Count("indicators"))
@@ -414,15 +409,9 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
         return render(request, "admin/assessments/assessmentperiod/close_confirm.html", context)
 
 
-class PeriodIndicatorInline(admin.TabularInline):
+class PeriodIndicatorInline(ReadOnlyInline):
     model = PeriodIndicator
-    extra = 0
-    can_delete = False
     fields = ["indicator", "statement", "weight", "order", "note_required_at_extremes"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PeriodPillar)
@@ -443,26 +432,14 @@ class PeriodPillarAdmin(admin.ModelAdmin):
 # --- Assessments and the audit trail -----------------------------------------------------------
 
 
-class RatingInline(admin.TabularInline):
+class RatingInline(ReadOnlyInline):
     model = Rating
-    extra = 0
-    can_delete = False
     fields = ["indicator", "score", "note", "evidence_name"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class AssessmentEventInline(admin.TabularInline):
+class AssessmentEventInline(ReadOnlyInline):
     model = AssessmentEvent
-    extra = 0
-    can_delete = False
     fields = ["at", "actor", "from_state", "to_state", "note"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
