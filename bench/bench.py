@@ -119,6 +119,10 @@ def measure(base, people, count, warmup, dashboards_only=False):
     ]
     if not dashboards_only:
         pages.insert(0, Page("healthz", get(head, "/healthz")))
+        pages += [
+            Page("admin: staff list", get(admin, "/admin/assessments/employee/")),
+            Page("admin: assessments list", get(admin, "/admin/assessments/selfassessment/")),
+        ]
         form_url = f"/penilaian/{period.code}/isi/"
         writer = client(base, staff.pop())
         token, page = csrf(writer, form_url)

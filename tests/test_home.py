@@ -44,3 +44,28 @@ def test_a_wrong_password_is_refused_with_a_message(client, cast):
     response = client.post("/akun/login/", {"username": "staff", "password": "salah"})
     assert response.status_code == 200
     assert "errorlist" in response.content.decode() or "alert" in response.content.decode()
+
+
+def test_password_reset_by_e_mail(client, cast):
+    import re
+
+    from django.core import mail
+
+    response = client.post("/akun/password_reset/", {"email": cast.staff.user.email})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == [cast.staff.user.email]
+    assert "Atur ulang kata sandi" in mail.outbox[0].subject
+    link = re.search(r"http://testserver(/akun/reset/\S+/)", mail.outbox[0].body).group(1)
+    form = client.get(link, follow=True)
+    assert form.status_code == 200 and 'name="new_password1"' in form.content.decode()
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": "Sandi-Baru-2026!", "new_password2": "Sandi-Baru-2026!"})
+    assert done.status_code == 302
+    assert log_in(client, "staff", "Sandi-Baru-2026!")
+
+
+def test_password_reset_says_nothing_about_unknown_addresses(client, cast):
+    from django.core import mail
+
+    response = client.post("/akun/password_reset/", {"email": "tidak-ada@example.go.id"}, follow=True)
+    assert response.status_code == 200 and "Periksa surel Anda" in response.content.decode()
+    assert mail.outbox == []
