@@ -16,6 +16,7 @@ help:
 	@echo "make bench   - benchmark against PostgreSQL (SIZE=XS|S|M)"
 	@echo "make bench-growth - S and M back to back, growth ratio per dashboard"
 	@echo "make loadtest - Locust, 50 users for 60 s against gunicorn (LOAD_SIZE=M)"
+	@echo "make faulttest - stop and restart the local PostgreSQL under gunicorn: 503 pages, recovery time (root)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); run make PYTHON=python3.11" % sys.version.split()[0])'
@@ -60,6 +61,11 @@ bench-growth: $(BENCH_STAMP) messages
 
 loadtest: $(BENCH_STAMP) messages
 	$(PY) bench/loadtest.py --size $(or $(LOAD_SIZE),M)
+
+# Stops the local PostgreSQL for a few seconds (pg_ctlcluster: root) on its own database
+# asn_faulttest; starts it again whatever happens. Only the test requirements are needed.
+faulttest: messages
+	scripts/faulttest.sh
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache bench/results

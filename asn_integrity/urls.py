@@ -13,3 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("assessments.urls")),
 ]
+
+# A database outage noticed outside a view still gets the 503 page, not a 400 or 500 page.
+handler400 = "assessments.views.common.bad_request"
+handler500 = "assessments.views.common.server_error"

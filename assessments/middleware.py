@@ -1,3 +1,4 @@
+import logging
 import time
 from contextlib import ExitStack
 
@@ -5,9 +6,20 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
+# What the database driver raises when the server cannot be reached, is restarting or dropped
+# the connection. Other database errors (IntegrityError, ProgrammingError...) are bugs: 500.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+# Seconds a browser or load balancer is told to wait before trying again.
+RETRY_AFTER_SECONDS = 30
 
 
 class LanguageMiddleware:
@@ -86,3 +98,62 @@ class SessionTimeoutMiddleware:
             if now - seen > 60 or "seen_at" not in session:
                 session["seen_at"] = now
         return self.get_response(request)
+
+
+def database_is_down(error: BaseException | None) -> bool:
+    """Whether `error`, or an error it was raised from or while handling, says the database
+    cannot be reached. (Django's session store turns a failed save into UpdateError, which
+    SessionMiddleware turns into SessionInterrupted, a 400: the OperationalError is two links
+    down the chain.)"""
+    for _link in range(5):
+        if error is None:
+            return False
+        if isinstance(error, DATABASE_DOWN):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def database_unavailable(request, error: BaseException | None = None) -> HttpResponse:
+    """The answer while the database cannot be reached: 503 with Retry-After, never cached.
+
+    The page is templates/503.html, rendered without a request: no context processor runs (they
+    read the database) and it names no static file. /healthz keeps its JSON answer."""
+    if error is not None:
+        # The exception's first line only: no SQL, no parameters, no staff data in the log.
+        detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        logger.warning("database unavailable (%s: %s) on %s %s", type(error).__name__, detail, request.method, request.path)
+    if request.path_info.rstrip("/") == "/healthz":
+        response = JsonResponse({"status": "unavailable"}, status=503)
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    add_never_cache_headers(response)
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A friendly 503 page instead of a 500 while PostgreSQL is down or restarting.
+
+    Sits right after AuthenticationMiddleware and loads the session and the user there (the
+    middleware after it needs them anyway, so no extra query): a database that cannot be
+    reached is caught before anything else touches it. Errors raised later, in a view, come
+    through `process_exception`. The rest (saving the session on the way out) reaches handler400
+    or handler500 (`views.common`), which give the same answer. The session cookie is left alone:
+    nobody is logged out by an outage.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            request.user.is_authenticated  # noqa: B018 - loads the session and the user now
+        except DATABASE_DOWN as error:
+            return database_unavailable(request, error)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if database_is_down(exception):
+            return database_unavailable(request, exception)
+        return None

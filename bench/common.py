@@ -1,5 +1,7 @@
-"""What the benchmark and the load test share: the data sizes, the database of each size, the
-production-settings environment, gunicorn on a free loopback port, and pre-made sessions."""
+"""What the benchmark, the load test and the fault test share: the data sizes, the database of
+each size, the production-settings environment, gunicorn on a free loopback port, and pre-made
+sessions. Only the standard library and the app's own requirements: `make faulttest` runs from
+the test virtualenv, without the benchmark tools."""
 
 import os
 import secrets
@@ -7,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -27,12 +31,14 @@ def database_url(size: str) -> str:
 SECRET_KEY = "bench-" + secrets.token_urlsafe(40)  # one per run: sessions made here stay valid
 
 
-def production_env(size: str, **extra) -> dict:
+def production_env(size: str | None, **extra) -> dict:
     """Production settings (DEBUG off, hashed static files, SMTP off) for loopback HTTP: no TLS
-    here, so no HTTPS redirect or secure-only cookies."""
+    here, so no HTTPS redirect or secure-only cookies. The database is the size's, or (size
+    None) the DATABASE_URL given in `extra`."""
     env = dict(os.environ)
+    if size is not None:
+        env["DATABASE_URL"] = database_url(size)
     env.update(
-        DATABASE_URL=database_url(size),
         DEBUG="0",
         SECRET_KEY=SECRET_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -51,21 +57,41 @@ def run(args: list[str], env: dict, quiet: bool = False) -> None:
     subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL if quiet else None)
 
 
-def prepare_database(size: str, env: dict) -> None:
-    """Create the size's database if needed, migrate it, and build the synthetic data once
-    (seed_scale is a no-op when the same data is already there)."""
+def _server_sql(sql: str, params=()):
+    """Run one statement on the server's `postgres` database, outside a transaction (CREATE and
+    DROP DATABASE cannot run in one); return the first row."""
     import psycopg2
 
     connection = psycopg2.connect(f"{PG_SERVER}/postgres")
-    connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    connection.autocommit = True
     with closing(connection), connection.cursor() as cursor:
-        name = f"asn_bench_{size.lower()}"
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
+        cursor.execute(sql, params)
+        return cursor.fetchone() if cursor.description else None
+
+
+def create_database(name: str) -> None:
+    """Create database `name` on PG_SERVER unless it exists."""
+    if _server_sql("SELECT 1 FROM pg_database WHERE datname = %s", [name]) is None:
+        _server_sql(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(name: str) -> None:
+    """Drop database `name` on PG_SERVER if it exists, closing its connections."""
+    _server_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def prepare_database(size: str, env: dict) -> None:
+    """Create the size's database if needed, migrate it, and build the synthetic data once
+    (seed_scale is a no-op when the same data is already there)."""
+    create_database(f"asn_bench_{size.lower()}")
     run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], env)
     parameters = SIZES[size]
     run([PYTHON, "manage.py", "seed_scale", *[f"--{key}={value}" for key, value in parameters.items()]], env)
+    prepare_static(env)
+
+
+def prepare_static(env: dict) -> None:
+    """What gunicorn with DEBUG off needs besides the database: hashed static files, catalogues."""
     run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], env)
     run([PYTHON, "manage.py", "compile_translations"], env, quiet=True)
 
@@ -76,28 +102,33 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback server
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
 @contextmanager
-def gunicorn(env: dict, workers: int):
-    """Serve the app under gunicorn (as in production) on a free loopback port."""
+def gunicorn(env: dict, workers: int, log_name: str = "gunicorn.log", extra_args: tuple[str, ...] = ()):
+    """Serve the app under gunicorn (as in production) on a free loopback port; its output goes
+    to bench/results/<log_name>."""
     port = free_port()
-    log = open(ROOT / "bench" / "results" / "gunicorn.log", "a")  # noqa: SIM115
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    log = open(ROOT / "bench" / "results" / log_name, "a")  # noqa: SIM115
     server = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", "asn_integrity.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--worker-class", "sync", "--timeout", "120", "--log-level", "warning"],
+         "--worker-class", "sync", "--timeout", "120", "--log-level", "warning", *extra_args],
         cwd=ROOT, env=env, stdout=log, stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        import requests
-
         for _ in range(120):
-            try:
-                if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
+            if _healthy(base + "/healthz"):
+                break
             if server.poll() is not None:
-                raise RuntimeError("gunicorn exited: see bench/results/gunicorn.log")
+                raise RuntimeError(f"gunicorn exited: see bench/results/{log_name}")
             time.sleep(0.25)
         yield base
     finally:

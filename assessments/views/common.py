@@ -1,3 +1,4 @@
+import sys
 import time
 
 from django.contrib.auth import views as auth_views
@@ -6,10 +7,12 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from .. import permissions
 from ..forms import LoginForm
+from ..middleware import database_is_down, database_unavailable
 
 
 def favicon(request):
@@ -17,16 +20,37 @@ def favicon(request):
     return redirect(static("favicon.svg"), permanent=True)
 
 
+def database_ping() -> None:
+    """One round trip to the database; raises OperationalError when it cannot be reached."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
 @never_cache
 def healthz(request):
     """200 {"status": "ok"} when the database answers, 503 otherwise (for load balancers)."""
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError:
-        return JsonResponse({"status": "unavailable"}, status=503)
+        database_ping()
+    except DatabaseError as error:
+        return database_unavailable(request, error)
     return JsonResponse({"status": "ok"})
+
+
+def server_error(request):
+    """handler500. An error that says the database is down gives the 503 page even when it
+    happened outside a view: never a 500 for an outage."""
+    if database_is_down(sys.exc_info()[1]):
+        return database_unavailable(request, sys.exc_info()[1])
+    return defaults.server_error(request)
+
+
+def bad_request(request, exception):
+    """handler400. Saving the session on the way out while the database is down raises
+    SessionInterrupted, a 400 "the session was deleted": it is an outage, so the 503 page."""
+    if database_is_down(exception):
+        return database_unavailable(request, exception)
+    return defaults.bad_request(request, exception)
 
 
 class LoginView(auth_views.LoginView):
@@ -34,6 +58,12 @@ class LoginView(auth_views.LoginView):
 
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get(self, request, *args, **kwargs):
+        # Nobody can log in while the database is down: say so (the 503 page, through
+        # DatabaseUnavailableMiddleware) before the person types their NIP and password.
+        database_ping()
+        return super().get(request, *args, **kwargs)
 
     def form_valid(self, form):
         response = super().form_valid(form)
