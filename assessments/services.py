@@ -284,7 +284,9 @@ def _log(assessment: SelfAssessment, actor, from_state: str, to_state: str, note
 
 def _lock_or_create(*, employee: Employee, period: AssessmentPeriod, actor) -> tuple[SelfAssessment, bool]:
     """Return the person's assessment of `period`, row-locked, creating the draft if needed."""
-    locked = SelfAssessment.objects.select_for_update().select_related("period")
+    # of=self: lock the assessment row only, not the period row the join reads (that would
+    # queue every save of the period behind each other).
+    locked = SelfAssessment.objects.select_for_update(of=("self",)).select_related("period")
     try:
         return locked.get(employee=employee, period=period), False
     except SelfAssessment.DoesNotExist:
@@ -421,7 +423,7 @@ def assessment_submit(*, assessment: SelfAssessment, version: int, actor) -> boo
     version, ServiceError when the period is closed or an answer is missing.
     """
     with transaction.atomic():
-        assessment = SelfAssessment.objects.select_for_update().select_related("period", "employee").get(pk=assessment.pk)
+        assessment = SelfAssessment.objects.select_for_update(of=("self",)).select_related("period", "employee").get(pk=assessment.pk)
         if assessment.state in COUNTED_STATES:
             return False
         if assessment.version != version:
@@ -458,7 +460,7 @@ def assessment_submit(*, assessment: SelfAssessment, version: int, actor) -> boo
 
 
 def _lock_submitted(assessment: SelfAssessment) -> SelfAssessment:
-    locked = SelfAssessment.objects.select_for_update().select_related("period", "employee__user").get(pk=assessment.pk)
+    locked = SelfAssessment.objects.select_for_update(of=("self",)).select_related("period", "employee__user").get(pk=assessment.pk)
     if locked.state != AssessmentState.SUBMITTED:
         raise ServiceError(
             _("Only a submitted assessment can be reviewed; this one is %(state)s.")

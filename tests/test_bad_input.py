@@ -203,3 +203,15 @@ def test_csrf_is_enforced_on_every_staff_post(cast, period, draft):
     ]:
         assert client.post(path, data).status_code == 403, path
     assert snapshot(cast.staff) == before
+
+
+@pytest.mark.skipif(__import__("django.db").db.connection.vendor != "postgresql", reason="row locks are PostgreSQL's; CI runs this on PostgreSQL")
+def test_saving_locks_the_assessment_row_and_not_the_period(cast, period, draft):
+    """A save must not hold the period row: every other save and submit of the period would queue."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        services.assessment_save_draft(employee=cast.staff, period=period, answers=all_answers(period, 4), version=draft.version, actor=cast.staff.user)
+    locking = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert locking and all('FOR UPDATE OF "assessments_selfassessment"' in sql for sql in locking), locking
