@@ -321,7 +321,7 @@ def assessment_save_draft(
                 code="stale",
             )
         if not assessment.is_editable():
-            raise ServiceError(_editability_message(assessment), code="not_editable")
+            raise ServiceError(editability_message(assessment), code="not_editable")
         valid_ids = {indicator.pk for pillar in period.questionnaire() for indicator in pillar.indicators.all()}
         unknown = set(answers) - valid_ids
         if unknown:
@@ -377,7 +377,10 @@ def _delete_files(names: Iterable[str]) -> None:
         storage.delete(name)
 
 
-def _editability_message(assessment: SelfAssessment) -> str:
+def editability_message(assessment: SelfAssessment | None, period: AssessmentPeriod | None = None) -> str:
+    """Why the person cannot change this assessment (or, with none yet, this period) now."""
+    if assessment is None:
+        return _("%(period)s is closed: answers can no longer be saved or submitted.") % {"period": period}
     if assessment.state in COUNTED_STATES:
         return _("This assessment has been submitted and can no longer be changed.")
     return _("%(period)s is closed: answers can no longer be saved or submitted.") % {"period": assessment.period}
@@ -429,7 +432,7 @@ def assessment_submit(*, assessment: SelfAssessment, version: int, actor) -> boo
         if assessment.version != version:
             raise StaleDraft(_("This draft was changed in another tab or device. Check the summary again before submitting."), code="stale")
         if not assessment.is_editable():
-            raise ServiceError(_editability_message(assessment), code="not_editable")
+            raise ServiceError(editability_message(assessment), code="not_editable")
         if assessment_check_complete(assessment=assessment):
             raise ServiceError(_("Answer every indicator (and give the notes asked for) before submitting."), code="incomplete")
 

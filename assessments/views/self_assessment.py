@@ -122,7 +122,7 @@ def assessment_form(request, period_code):
     autosave = action == "autosave"
     form = _form_for(request, period=period, assessment=assessment, data=request.POST, files=request.FILES)
     if form.read_only:
-        message = services._editability_message(assessment) if assessment else _("%(period)s is closed: answers can no longer be saved or submitted.") % {"period": period}
+        message = services.editability_message(assessment, period)
         if autosave:
             return _autosave_reply(form, status=409, message=message)
         messages.error(request, message)
@@ -206,7 +206,7 @@ def assessment_confirm(request, period_code):
         return redirect("assessments:result", assessment.pk)
 
     if not assessment.is_editable():
-        messages.error(request, services._editability_message(assessment))
+        messages.error(request, services.editability_message(assessment))
         return redirect("assessments:form", period.code)
     if services.assessment_check_complete(assessment=assessment):
         messages.warning(request, _("Answer every indicator (and give the notes asked for) before submitting."))
