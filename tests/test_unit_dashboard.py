@@ -207,6 +207,15 @@ def test_drilldown_sorts_and_links(client, cast, scene, period):
     assert f'href="/unit/A/?periode={period.code}"' in page
 
 
+@pytest.mark.parametrize("key", ["pilar-²", "pilar-٣", "pilar-" + "9" * 4301, "pilar-" + "9" * 30, "pilar--1", "pilar-"])
+def test_drilldown_ignores_a_sort_key_that_names_no_pillar(client, cast, scene, period, key):
+    """Keys that str.isdigit() accepted but int() refused were a 500 (tests/test_fuzz.py)."""
+    client.force_login(cast.admin)
+    response = client.get(f"/unit/ROOT/sub-unit/?periode={period.code}", {"urut": key})
+    assert response.status_code == 200
+    assert client.get(f"/unit/ROOT/ekspor/sub-unit.csv?periode={period.code}", {"urut": key}).status_code == 200
+
+
 def test_drilldown_tree_shows_every_unit_below_indented(client, cast, scene, period):
     client.force_login(cast.admin)
     page = client.get(f"/unit/ROOT/sub-unit/?periode={period.code}&tampilan=pohon").content.decode()

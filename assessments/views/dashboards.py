@@ -4,6 +4,8 @@ Every page reads aggregates from `rollups.py`; the unit comes from
 `permissions.get_unit_for_user`, so a unit outside the user's scope is a 404.
 """
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -112,6 +114,10 @@ def _chart_value(value):
     return float(one_decimal(value)) if value is not None else None
 
 
+# "pilar-<id>" sorts by a pillar's column; ASCII digits only, and few of them: int() of "²" or of
+# 4,301 digits raises ValueError.
+PILLAR_SORT_KEY = re.compile(r"pilar-([0-9]{1,9})", re.ASCII)
+
 SORT_KEYS = {
     "nama": lambda r: r.unit.name.lower(),
     "n": lambda r: r.counted,
@@ -123,8 +129,8 @@ SORT_KEYS = {
 
 def _sorted(rows, key: str, descending: bool):
     """Sort drill-down rows by a column; rows without a value go last either way."""
-    if key.startswith("pilar-") and key[6:].isdigit():
-        pillar_id = int(key[6:])
+    if match := PILLAR_SORT_KEY.fullmatch(key):
+        pillar_id = int(match.group(1))
         value = lambda r: r.pillar_mean(pillar_id)  # noqa: E731
     else:
         value = SORT_KEYS.get(key)
