@@ -211,7 +211,10 @@ def bulk_approve(request, code):
     if not ids:
         messages.error(request, _("Select at least one submitted assessment to approve."))
         return redirect(back)
-    chosen = list(SelfAssessment.objects.filter(pk__in=ids).select_related("employee__user", "unit", "period"))
+    # An id past the 64-bit range names no assessment (and SQLite refuses to look it up): it
+    # stays in `ids`, so the selection is refused as a whole below.
+    found = [pk for pk in ids if 0 < pk < 2**63]
+    chosen = list(SelfAssessment.objects.filter(pk__in=found).select_related("employee__user", "unit", "period"))
     refused = len(chosen) != len(ids) or any(
         a.state != AssessmentState.SUBMITTED or not permissions.can_review(request.user, a) for a in chosen
     )
