@@ -172,7 +172,8 @@ def _staff_filters(request) -> dict:
     return {
         "state": state if state in [rollups.NOT_STARTED, *AssessmentState.values] else "",
         "grade": grade if grade in Grade.values else "",
-        "search": request.GET.get("q", "")[:100],
+        # PostgreSQL refuses a NUL in a text parameter (ValueError: a 500); no name holds one.
+        "search": request.GET.get("q", "").replace("\x00", "")[:100],
         "subtree": request.GET.get("semua") == "1",
     }
 
