@@ -207,6 +207,14 @@ def test_drilldown_sorts_and_links(client, cast, scene, period):
     assert f'href="/unit/A/?periode={period.code}"' in page
 
 
+@pytest.mark.parametrize("path", ["/unit/%00/", "/unit/A%00/pegawai/", "/unit/ROOT%00/ekspor/sub-unit.csv"])
+def test_a_unit_code_with_a_nul_character_is_not_found(client, cast, scene, path):
+    """PostgreSQL refuses NUL in a query parameter: that was a 500 there (tests/test_fuzz.py)."""
+    client.force_login(cast.admin)
+    assert client.get(path).status_code == 404
+    assert client.post(path.replace("pegawai/", "setujui/"), {"pilih": ["1"]}).status_code in (404, 405)
+
+
 @pytest.mark.parametrize("path", ["/unit/ROOT/pegawai/", "/unit/ROOT/ekspor/pegawai.csv"])
 def test_a_search_with_a_nul_character_is_a_search_without_it(client, cast, scene, period, path):
     """PostgreSQL refuses NUL in a query parameter: that was a 500 there (tests/test_fuzz.py)."""
