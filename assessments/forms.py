@@ -174,10 +174,12 @@ class AssessmentForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        known = {indicator.pk for indicator in self.indicators}
+        # Compared as text: int() of a posted name could fail (4,300 digits and more) or read
+        # "rating_٣" as indicator 3, although no field of the form has that name.
+        known = {str(indicator.pk) for indicator in self.indicators}
         for key in list(self.data) + list(self.files):
             match = ANSWER_FIELD.match(key)
-            if match and int(match.group(2)) not in known:
+            if match and match.group(2) not in known:
                 raise forms.ValidationError(
                     _("The form contained an indicator that is not part of this period. Reload the page and try again."),
                     code="unknown_indicator",

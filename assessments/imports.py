@@ -221,7 +221,9 @@ def read_rows(data: bytes, filename: str) -> Iterator[tuple[int, Sequence[Any]]]
 
 
 def _csv_rows(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text" is UTF-16
+    # Excel's "Unicode Text" is UTF-16: with a byte-order mark, or without one (then every other
+    # byte of a Latin text is NUL). No UTF-8 text holds a NUL, and PostgreSQL stores none.
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
         raise FileProblem(not_utf8_message())
     try:
         text = data.decode("utf-8-sig")

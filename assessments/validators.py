@@ -12,7 +12,8 @@ def validate_nip(value: str) -> None:
     Layout (BKN): birth date YYYYMMDD, appointment (TMT CPNS) YYYYMM, gender digit (1 male,
     2 female), 3-digit serial. Both dates must be real and the appointment must come after birth.
     """
-    if not isinstance(value, str) or len(value) != 18 or not value.isdigit():
+    # isascii(): str.isdigit() is also true of "²" or "٣", which int() then refuses (a 500).
+    if not isinstance(value, str) or len(value) != 18 or not (value.isascii() and value.isdigit()):
         raise ValidationError(_("A NIP has exactly 18 digits."), code="nip_length")
     try:
         birth = datetime.date(int(value[0:4]), int(value[4:6]), int(value[6:8]))

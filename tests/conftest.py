@@ -4,8 +4,10 @@ and an admin. The default framework comes from the data migration."""
 
 import datetime
 import itertools
+import os
 from types import SimpleNamespace
 
+import hypothesis
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -143,3 +145,16 @@ def log_in(client, username: str, password: str = PASSWORD) -> bool:
     """Log in through the login page, as a person does (django-axes watches that page; the test
     client's login() would bypass it). Returns whether it worked."""
     return client.post("/akun/login/", {"username": username, "password": password}).status_code == 302
+
+
+# Hypothesis (tests/test_fuzz.py): 300 examples per test in CI (which sets CI=true), 40 locally.
+# Examples share their test's function-scoped fixtures and roll their own changes back.
+hypothesis.settings.register_profile(
+    "ci",
+    max_examples=300,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture, hypothesis.HealthCheck.too_slow],
+)
+hypothesis.settings.register_profile("dev", hypothesis.settings.get_profile("ci"), max_examples=40)
+hypothesis.settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")

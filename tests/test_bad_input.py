@@ -1,6 +1,8 @@
 """Bad input and concurrency on the staff pages: a clear message or 404, never a 500, and
 nothing changed."""
 
+from urllib.parse import urlencode
+
 import pytest
 from django.db import IntegrityError
 from django.test import Client
@@ -64,6 +66,23 @@ def test_an_indicator_outside_the_questionnaire_is_refused(staff_client, cast, p
     data["action"] = "autosave"
     response = staff_client.post(url(period), data)
     assert response.status_code == 400 and response.json()["ok"] is False
+    assert snapshot(cast.staff) == before
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("name", ["rating_" + "7" * 4301, "note_{arabic}", "rating_0{pk}", "evidence_" + "9" * 30])
+def test_a_field_named_for_no_indicator_is_refused_whatever_its_digits(staff_client, cast, period, draft, name):
+    """Names are compared as text: 4,301 digits were a 500 (int() refuses them), and indicator
+    27 written in Arabic-Indic digits was taken for indicator 27 (tests/test_fuzz.py)."""
+    pk = first(period).pk
+    before = snapshot(cast.staff)
+    data = form_data(period, score=4, version=draft.version)
+    data[name.format(pk=pk, arabic=str(pk).translate(ARABIC_INDIC))] = "5"
+    response = staff_client.post(url(period), urlencode(data), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "bukan bagian dari periode ini" in response.content.decode()
     assert snapshot(cast.staff) == before
 
 

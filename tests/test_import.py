@@ -256,6 +256,9 @@ def assert_refused(client, url, name, data, expected: str, settings, status=None
         ("pegawai.csv", csv_bytes(NEWCOMERS, header=("NIP", "Nama", "Jabatan", "Email")), "Kolom tidak ada: Kode Unit"),
         ("pegawai.csv", "NIP,Nama,Kode Unit\r\n198501012010011001,José Müller,A1\r\n".encode("latin-1"), "CSV UTF-8"),
         ("pegawai.csv", b"", "kosong"),
+        # A NUL passed the preview and was a 500 at the confirmation on PostgreSQL (tests/test_fuzz.py).
+        ("pegawai.csv", b"NIP,Nama,Kode Unit\r\n198501012010011001,Ani\x00Baru,A1\r\n", "CSV UTF-8"),
+        ("pegawai.csv", "NIP,Nama,Kode Unit\r\n198501012010011001,Ani Baru,A1\r\n".encode("utf-16-le"), "CSV UTF-8"),
         ("pegawai.csv", b"\r\n ; ; \r\n", "Berkas kosong."),
         ("pegawai.csv", csv_bytes([]), "tidak ada baris data"),
         ("pegawai.xlsx", b"PK\x03\x04 this is not really a workbook", "Berkas XLSX tidak dapat dibaca"),
@@ -263,7 +266,7 @@ def assert_refused(client, url, name, data, expected: str, settings, status=None
         ("pegawai.pdf", b"%PDF-1.4", "Pilih berkas .csv atau .xlsx"),
         ("pegawai.csv", csv_bytes(NEWCOMERS, header=("NIP", "Nama", "Nama", "Kode Unit", "Email")), "muncul dua kali"),
     ],
-    ids=["missing-column", "latin-1", "empty", "blank", "header-only", "broken-xlsx", "xls", "pdf", "duplicate-column"],
+    ids=["missing-column", "latin-1", "empty", "nul", "utf-16-without-bom", "blank", "header-only", "broken-xlsx", "xls", "pdf", "duplicate-column"],
 )
 def test_a_file_that_cannot_be_read_is_refused_with_a_clear_message(admin_client, cast, settings, name, data, expected):
     assert_refused(admin_client, STAFF_URL, name, data, expected, settings, status=400)

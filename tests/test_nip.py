@@ -22,6 +22,13 @@ def test_it_refuses_a_wrong_length_or_non_digits(value):
     assert codes(value) == "nip_length"
 
 
+# Digits that str.isdigit() accepts but int() refuses, or that are not the ASCII digits of a
+# NIP: a ValidationError, never a ValueError (tests/test_fuzz.py found "19850101²²²²011001").
+@pytest.mark.parametrize("value", ["19850101²²²²011001", "19850101٢٠١٠011001", "１９８５0214201001100", "²" * 18])
+def test_it_refuses_digits_that_are_not_ascii(value):
+    assert codes(value) == "nip_length"
+
+
 @pytest.mark.parametrize("value", ["198502302010011001", "198513142010011001", "198500142010011001", "190002292010011001"])
 def test_it_refuses_an_impossible_birth_date(value):
     # 30 Feb, month 13, month 0, 29 Feb 1900 (not a leap year)

@@ -4,6 +4,8 @@ Every page reads aggregates from `rollups.py`; the unit comes from
 `permissions.get_unit_for_user`, so a unit outside the user's scope is a 404.
 """
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -112,6 +114,10 @@ def _chart_value(value):
     return float(one_decimal(value)) if value is not None else None
 
 
+# "pilar-<id>" sorts by a pillar's column; ASCII digits only, and few of them: int() of "²" or of
+# 4,301 digits raises ValueError.
+PILLAR_SORT_KEY = re.compile(r"pilar-([0-9]{1,9})", re.ASCII)
+
 SORT_KEYS = {
     "nama": lambda r: r.unit.name.lower(),
     "n": lambda r: r.counted,
@@ -123,8 +129,8 @@ SORT_KEYS = {
 
 def _sorted(rows, key: str, descending: bool):
     """Sort drill-down rows by a column; rows without a value go last either way."""
-    if key.startswith("pilar-") and key[6:].isdigit():
-        pillar_id = int(key[6:])
+    if match := PILLAR_SORT_KEY.fullmatch(key):
+        pillar_id = int(match.group(1))
         value = lambda r: r.pillar_mean(pillar_id)  # noqa: E731
     else:
         value = SORT_KEYS.get(key)
@@ -178,7 +184,8 @@ def _staff_filters(request) -> dict:
     return {
         "state": state if state in [rollups.NOT_STARTED, *AssessmentState.values] else "",
         "grade": grade if grade in Grade.values else "",
-        "search": request.GET.get("q", "")[:100],
+        # PostgreSQL refuses a NUL in a text parameter (ValueError: a 500); no name holds one.
+        "search": request.GET.get("q", "").replace("\x00", "")[:100],
         "subtree": request.GET.get("semua") == "1",
     }
 
@@ -217,7 +224,10 @@ def bulk_approve(request, code):
     if not ids:
         messages.error(request, _("Select at least one submitted assessment to approve."))
         return redirect(back)
-    chosen = list(SelfAssessment.objects.filter(pk__in=ids).select_related("employee__user", "unit", "period"))
+    # An id past the 64-bit range names no assessment (and SQLite refuses to look it up): it
+    # stays in `ids`, so the selection is refused as a whole below.
+    found = [pk for pk in ids if 0 < pk < 2**63]
+    chosen = list(SelfAssessment.objects.filter(pk__in=found).select_related("employee__user", "unit", "period"))
     refused = len(chosen) != len(ids) or any(
         a.state != AssessmentState.SUBMITTED or not permissions.can_review(request.user, a) for a in chosen
     )

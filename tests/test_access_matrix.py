@@ -1,0 +1,579 @@
+"""Who may open what: every URL of the project, for eight people, by GET and by POST.
+
+The URLs come from the URLconf itself (`get_resolver()`, walked recursively), so a new URL that
+has no rows in MATRIX below makes `test_every_url_of_the_project_is_in_the_matrix` fail and
+says which rows to add. Each URL is filled in with what belongs to someone else: the submitted
+assessment of `staff` (unit A1) and its rating with an evidence file, every unit (A1, its
+parent A, the sibling B, ROOT), both export tables in both formats.
+
+The Django admin's own URLs are walked by tests/test_admin_access.py (every registered model,
+every view, GET and POST, for admins, supervisors, staff and the anonymous);
+`test_the_admin_urls_not_in_the_matrix_are_walked_by_the_admin_access_test` proves that every
+admin URL is covered there or here.
+
+Outcomes (one per cell):
+    200, 301, 302  allowed: the page, the file, or the redirect onwards (a POST's success)
+    login          refused: an anonymous visitor ends up on /akun/login/
+    403, 404, 405  refused: forbidden; not found (a guessed id or code tells nothing);
+                   method not allowed (answered before any object is looked up)
+    a trailing *   the cell changes the owner's (staff's) data on purpose: a reviewer approves,
+                   the owner changes their own password
+
+What every cell must satisfy besides its outcome:
+  * never a 500;
+  * refused cells (login, 403, 404, 405) change nothing in the database: the request runs no
+    INSERT, UPDATE or DELETE on any table but the sessions, and a snapshot of the tables it
+    could touch (people, assessments, ratings, logs, roll-ups, login records) is the same after;
+  * cells without * leave the owner's data (account, employee record, assessments, ratings,
+    pillar scores, history) exactly as it was;
+  * the anonymous visitor, the colleague, the staff member of another unit and the sibling
+    unit's supervisor never see the owner's name or NIP, in any page or file.
+Every cell runs in its own savepoint, rolled back afterwards, with a fresh client.
+
+Public by design (allowed for everyone, logged in or not): healthz, favicon.ico, the login page
+(which sends a logged-in visitor on), logout (POST), password reset and its confirmation pages,
+set_language.
+"""
+
+import io
+import itertools
+import zipfile
+from dataclasses import dataclass
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from assessments import services
+from assessments.models import AssessmentEvent, PillarScore, Rating, SelfAssessment
+
+from .conftest import PASSWORD, all_answers, form_data, make_employee
+from .test_admin_access import admin_urls, world  # noqa: F401 - `world` is the admin test's fixture
+
+ACTORS = ("anonymous", "owner", "colleague", "other", "supervisor", "sibling", "sub", "admin")
+# anonymous   not logged in
+# owner       staff (A1): the assessment, the rating and the evidence are theirs
+# colleague   another staff member of A1
+# other       a staff member of B
+# supervisor  heads A (A1's parent)
+# sibling     heads B (A's sibling)
+# sub         heads A1 (a unit below the supervisor's)
+# admin       superuser, no employee record
+
+# Those who may never see the owner's name or NIP anywhere.
+STRANGERS = ("anonymous", "colleague", "other", "sibling")
+
+# One row per URL (its arguments in brackets) and method; one column per actor, as ACTORS.
+MATRIX = """
+# --- Public by design --------------------------------------------------------------------------------------------
+healthz                                        GET   200   200   200   200   200   200   200   200
+healthz                                        POST  200   200   200   200   200   200   200   200
+favicon.ico                                    GET   301   301   301   301   301   301   301   301
+favicon.ico                                    POST  301   301   301   301   301   301   301   301
+set_language                                   GET   302   302   302   302   302   302   302   302
+set_language                                   POST  302   302   302   302   302   302   302   302
+# The login page sends whoever is logged in on; a wrong password for staff's NIP is shown the form again.
+login                                          GET   200   302   302   302   302   302   302   302
+login                                          POST  200   302   302   302   302   302   302   302
+logout                                         GET   405   405   405   405   405   405   405   405
+logout                                         POST  302   302   302   302   302   302   302   302
+# A reset for staff's address only sends staff a link; the link (valid token) is the credential;
+# the token "set-password" without the session that a valid link starts is refused (the page says so),
+# and so is the link once staff has logged in since it was made (the owner's column).
+password_reset                                 GET   200   200   200   200   200   200   200   200
+password_reset                                 POST  302   302   302   302   302   302   302   302
+password_reset_done                            GET   200   200   200   200   200   200   200   200
+password_reset_done                            POST  405   405   405   405   405   405   405   405
+password_reset_confirm[staff,valid]            GET   302   200   302   302   302   302   302   302
+password_reset_confirm[staff,valid]            POST  302   200   302   302   302   302   302   302
+password_reset_confirm[staff,set-password]     GET   200   200   200   200   200   200   200   200
+password_reset_confirm[staff,set-password]     POST  200   200   200   200   200   200   200   200
+password_reset_complete                        GET   200   200   200   200   200   200   200   200
+password_reset_complete                        POST  405   405   405   405   405   405   405   405
+# --- One's own account: the URL names no one, each person gets their own ---------------------------------------
+password_change                                GET   login 200   200   200   200   200   200   200
+password_change                                POST  login 302*  302   302   302   302   302   302
+password_change_done                           GET   login 200   200   200   200   200   200   200
+password_change_done                           POST  login 405   405   405   405   405   405   405
+assessments:home                               GET   login 302   302   302   302   302   302   302
+assessments:home                               POST  login 302   302   302   302   302   302   302
+assessments:my_assessments                     GET   login 200   200   200   200   200   200   404
+assessments:my_assessments                     POST  login 200   200   200   200   200   200   404
+assessments:my_data                            GET   login 200   200   200   200   200   200   404
+assessments:my_data                            POST  login 200   200   200   200   200   200   404
+assessments:my_data_csv                        GET   login 200   200   200   200   200   200   404
+assessments:my_data_csv                        POST  login 200   200   200   200   200   200   404
+# The period names no person: the owner (who has submitted) is sent to the result, everyone
+# else with an employee record gets their own form (a POST saves their own draft).
+assessments:form[open]                         GET   login 302   200   200   200   200   200   404
+assessments:form[open]                         POST  login 302   302   302   302   302   302   404
+assessments:confirm[open]                      GET   login 302   302   302   302   302   302   404
+assessments:confirm[open]                      POST  login 302   302   302   302   302   302   404
+# --- Someone else's assessment, rating and evidence -------------------------------------------------------------
+assessments:result[assessment]                 GET   login 200   404   404   200   404   200   200
+assessments:result[assessment]                 POST  login 200   404   404   200   404   200   200
+assessments:evidence[rating]                   GET   login 200   404   404   200   404   200   200
+assessments:evidence[rating]                   POST  login 200   404   404   200   404   200   200
+# Never one's own; the POST approves.
+assessments:review[assessment]                 GET   login 404   404   404   200   404   200   200
+assessments:review[assessment]                 POST  login 404   404   404   302*  404   302*  302*
+# --- Units: the dashboards, their tables and exports ------------------------------------------------------------
+assessments:dashboard_home                     GET   login 404   404   404   302   302   302   302
+assessments:dashboard_home                     POST  login 404   404   404   302   302   302   302
+assessments:dashboard[A1]                      GET   login 404   404   404   200   404   200   200
+assessments:dashboard[A1]                      POST  login 404   404   404   200   404   200   200
+assessments:dashboard[A]                       GET   login 404   404   404   200   404   404   200
+assessments:dashboard[A]                       POST  login 404   404   404   200   404   404   200
+assessments:dashboard[B]                       GET   login 404   404   404   404   200   404   200
+assessments:dashboard[B]                       POST  login 404   404   404   404   200   404   200
+assessments:dashboard[ROOT]                    GET   login 404   404   404   404   404   404   200
+assessments:dashboard[ROOT]                    POST  login 404   404   404   404   404   404   200
+assessments:subunits[A1]                       GET   login 404   404   404   200   404   200   200
+assessments:subunits[A1]                       POST  login 404   404   404   200   404   200   200
+assessments:subunits[A]                        GET   login 404   404   404   200   404   404   200
+assessments:subunits[A]                        POST  login 404   404   404   200   404   404   200
+assessments:subunits[B]                        GET   login 404   404   404   404   200   404   200
+assessments:subunits[B]                        POST  login 404   404   404   404   200   404   200
+assessments:subunits[ROOT]                     GET   login 404   404   404   404   404   404   200
+assessments:subunits[ROOT]                     POST  login 404   404   404   404   404   404   200
+assessments:staff[A1]                          GET   login 404   404   404   200   404   200   200
+assessments:staff[A1]                          POST  login 404   404   404   200   404   200   200
+assessments:staff[A]                           GET   login 404   404   404   200   404   404   200
+assessments:staff[A]                           POST  login 404   404   404   200   404   404   200
+assessments:staff[B]                           GET   login 404   404   404   404   200   404   200
+assessments:staff[B]                           POST  login 404   404   404   404   200   404   200
+assessments:staff[ROOT]                        GET   login 404   404   404   404   404   404   200
+assessments:staff[ROOT]                        POST  login 404   404   404   404   404   404   200
+# Bulk approval is POST only (405 before the unit is looked up, the same for a unit that does
+# not exist). Each chosen assessment is checked against the reviewer's own scope, whatever unit
+# the URL names: the sibling's POST through B approves nothing (302 back, with an error).
+assessments:bulk_approve[A1]                   GET   login 405   405   405   405   405   405   405
+assessments:bulk_approve[A1]                   POST  login 404   404   404   302*  404   302*  302*
+assessments:bulk_approve[A]                    GET   login 405   405   405   405   405   405   405
+assessments:bulk_approve[A]                    POST  login 404   404   404   302*  404   404   302*
+assessments:bulk_approve[B]                    GET   login 405   405   405   405   405   405   405
+assessments:bulk_approve[B]                    POST  login 404   404   404   404   302   404   302*
+assessments:bulk_approve[ROOT]                 GET   login 405   405   405   405   405   405   405
+assessments:bulk_approve[ROOT]                 POST  login 404   404   404   404   404   404   302*
+# Exports, both tables in both formats: in scope the file, elsewhere 404.
+assessments:export[A1,sub-unit,csv]            GET   login 404   404   404   200   404   200   200
+assessments:export[A1,sub-unit,csv]            POST  login 404   404   404   200   404   200   200
+assessments:export[A1,sub-unit,xlsx]           GET   login 404   404   404   200   404   200   200
+assessments:export[A1,sub-unit,xlsx]           POST  login 404   404   404   200   404   200   200
+assessments:export[A1,pegawai,csv]             GET   login 404   404   404   200   404   200   200
+assessments:export[A1,pegawai,csv]             POST  login 404   404   404   200   404   200   200
+assessments:export[A1,pegawai,xlsx]            GET   login 404   404   404   200   404   200   200
+assessments:export[A1,pegawai,xlsx]            POST  login 404   404   404   200   404   200   200
+assessments:export[A,sub-unit,csv]             GET   login 404   404   404   200   404   404   200
+assessments:export[A,sub-unit,csv]             POST  login 404   404   404   200   404   404   200
+assessments:export[A,sub-unit,xlsx]            GET   login 404   404   404   200   404   404   200
+assessments:export[A,sub-unit,xlsx]            POST  login 404   404   404   200   404   404   200
+assessments:export[A,pegawai,csv]              GET   login 404   404   404   200   404   404   200
+assessments:export[A,pegawai,csv]              POST  login 404   404   404   200   404   404   200
+assessments:export[A,pegawai,xlsx]             GET   login 404   404   404   200   404   404   200
+assessments:export[A,pegawai,xlsx]             POST  login 404   404   404   200   404   404   200
+assessments:export[B,sub-unit,csv]             GET   login 404   404   404   404   200   404   200
+assessments:export[B,sub-unit,csv]             POST  login 404   404   404   404   200   404   200
+assessments:export[B,sub-unit,xlsx]            GET   login 404   404   404   404   200   404   200
+assessments:export[B,sub-unit,xlsx]            POST  login 404   404   404   404   200   404   200
+assessments:export[B,pegawai,csv]              GET   login 404   404   404   404   200   404   200
+assessments:export[B,pegawai,csv]              POST  login 404   404   404   404   200   404   200
+assessments:export[B,pegawai,xlsx]             GET   login 404   404   404   404   200   404   200
+assessments:export[B,pegawai,xlsx]             POST  login 404   404   404   404   200   404   200
+assessments:export[ROOT,sub-unit,csv]          GET   login 404   404   404   404   404   404   200
+assessments:export[ROOT,sub-unit,csv]          POST  login 404   404   404   404   404   404   200
+assessments:export[ROOT,sub-unit,xlsx]         GET   login 404   404   404   404   404   404   200
+assessments:export[ROOT,sub-unit,xlsx]         POST  login 404   404   404   404   404   404   200
+assessments:export[ROOT,pegawai,csv]           GET   login 404   404   404   404   404   404   200
+assessments:export[ROOT,pegawai,csv]           POST  login 404   404   404   404   404   404   200
+assessments:export[ROOT,pegawai,xlsx]          GET   login 404   404   404   404   404   404   200
+assessments:export[ROOT,pegawai,xlsx]          POST  login 404   404   404   404   404   404   200
+# --- The organisation roll-up: admins only ----------------------------------------------------------------------
+assessments:organisation                       GET   login 403   403   403   403   403   403   200
+assessments:organisation                       POST  login 403   403   403   403   403   403   200
+assessments:organisation?format=xlsx           GET   login 403   403   403   403   403   403   200
+assessments:organisation?format=xlsx           POST  login 403   403   403   403   403   403   200
+# --- The admin URLs that tests/test_admin_access.py does not walk -----------------------------------------------
+# The anonymous visitor's logout goes to /admin/ and on to the login page; an admin logs out with a
+# POST (GET: 405) and lands on /akun/login/; the catalogue is GET only. A content type's object
+# without a public URL is a 404 even for the admin.
+admin:logout                                   GET   login 403   403   403   403   403   403   405
+admin:logout                                   POST  login 403   403   403   403   403   403   302
+admin:jsi18n                                   GET   login 403   403   403   403   403   403   200
+admin:jsi18n                                   POST  login 403   403   403   403   403   403   405
+admin:view_on_site[selfassessment,assessment]  GET   login 403   403   403   403   403   403   404
+admin:view_on_site[selfassessment,assessment]  POST  login 403   403   403   403   403   403   404
+admin:<catch-all>[tidak-ada/]                  GET   login 403   403   403   403   403   403   404
+admin:<catch-all>[tidak-ada/]                  POST  login 403   403   403   403   403   403   404
+"""
+
+def parse_matrix(text: str) -> dict[tuple[str, str], dict[str, str]]:
+    table = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, method, *outcomes = line.split()
+        assert len(outcomes) == len(ACTORS), f"MATRIX row {line!r}: {len(outcomes)} outcomes for {len(ACTORS)} actors"
+        row = (key, method)
+        assert row not in table, f"MATRIX has two rows for {row}"
+        table[row] = dict(zip(ACTORS, outcomes, strict=True))
+    return table
+
+
+EXPECTED = parse_matrix(MATRIX)
+
+# The rows under "Public by design": no one is refused them (405 is the method, not the person).
+PUBLIC = {"healthz", "favicon.ico", "set_language", "login", "logout", "password_reset", "password_reset_done",
+          "password_reset_confirm", "password_reset_complete"}
+
+
+# --- The URLconf ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str  # "namespace:name", or the route itself for an unnamed pattern
+    route: str  # the full route, prefixes included
+    arguments: tuple[str, ...]
+
+
+# Unnamed patterns get a readable key here.
+UNNAMED = {"favicon.ico": "favicon.ico", "admin/(?P<url>.*)$": "admin:<catch-all>"}
+
+# The Django admin's URLs are walked by tests/test_admin_access.py, but for these, walked here.
+ADMIN_IN_MATRIX = {"admin:logout", "admin:jsi18n", "admin:view_on_site", "admin:<catch-all>"}
+
+
+def _arguments(pattern) -> tuple[str, ...]:
+    if hasattr(pattern, "converters") and pattern.converters:
+        return tuple(pattern.converters)
+    return tuple(pattern.regex.groupindex)
+
+
+def walk(patterns=None, prefix: str = "", namespace: str = "", arguments: tuple[str, ...] = (), seen=None):
+    """Yield a Route for every URL pattern, nested includes and namespaces included; a pattern
+    shadowed by an earlier one with the same route and key (auth's login) is yielded once."""
+    seen = set() if seen is None else seen
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        # Joined as Django joins them (ResolverMatch.route): a regex's ^ goes after a prefix.
+        route = prefix + str(pattern.pattern).removeprefix("^") if prefix else str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}:{pattern.namespace}".strip(":") if pattern.namespace else namespace
+            yield from walk(pattern.url_patterns, route, inner, arguments + _arguments(pattern.pattern), seen)
+            continue
+        assert isinstance(pattern, URLPattern)
+        if pattern.name:
+            key = f"{namespace}:{pattern.name}" if namespace else pattern.name
+        else:
+            key = UNNAMED.get(route) or (f"{namespace}:{route}" if namespace else route)
+        if (key, route) in seen:
+            continue
+        seen.add((key, route))
+        yield Route(key, route, arguments + _arguments(pattern.pattern))
+
+
+def project_routes() -> list[Route]:
+    """Every route of the project but the admin's own (tests/test_admin_access.py walks those)."""
+    routes = []
+    for route in walk():
+        if route.key.startswith("admin:") and route.key not in ADMIN_IN_MATRIX:
+            continue
+        routes.append(route)
+    return routes
+
+
+# --- The world: what belongs to staff, and the eight actors --------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+NEW_PASSWORD = "Sandi-Baru-2026-matriks"
+
+
+@pytest.fixture
+def scene(cast, period):
+    """staff's submitted assessment of the open period, with a PDF on its first rating."""
+    sub = make_employee("kasubdit", cast.tree.a1, heads=cast.tree.a1, name="Kasubdit A1")
+    answers = all_answers(period, 4, note="catatan")
+    first = next(iter(answers))
+    answers[first].evidence = SimpleUploadedFile("bukti.pdf", PDF)
+    draft = services.assessment_save_draft(employee=cast.staff, period=period, answers=answers, version=0, actor=cast.staff.user)
+    services.assessment_submit(assessment=draft, version=draft.version, actor=cast.staff.user)
+    assessment = SelfAssessment.objects.get(pk=draft.pk)
+    rating = Rating.objects.get(assessment=assessment, indicator_id=first)
+    assert assessment.state == "submitted" and rating.evidence
+    users = {
+        "anonymous": None,
+        "owner": cast.staff.user,
+        "colleague": cast.colleague.user,
+        "other": cast.other.user,
+        "supervisor": cast.supervisor.user,
+        "sibling": cast.sibling_supervisor.user,
+        "sub": sub.user,
+        "admin": cast.admin,
+    }
+    return SimpleNamespace(cast=cast, period=period, assessment=assessment, rating=rating, users=users, staff=cast.staff)
+
+
+def argument_values(scene, key: str, name: str) -> list[tuple[str, str]]:
+    """(label, value) for each value an argument of a URL is tried with; labels name the rows."""
+    staff = scene.staff
+    values = {
+        "period_code": [("open", scene.period.code)],
+        "pk": {
+            "assessments:result": [("assessment", scene.assessment.pk)],
+            "assessments:review": [("assessment", scene.assessment.pk)],
+            "assessments:evidence": [("rating", scene.rating.pk)],
+        }.get(key),
+        "code": [("A1", "A1"), ("A", "A"), ("B", "B"), ("ROOT", "ROOT")],
+        "table": [("sub-unit", "sub-unit"), ("pegawai", "pegawai")],
+        "fmt": [("csv", "csv"), ("xlsx", "xlsx")],
+        "uidb64": [("staff", urlsafe_base64_encode(force_bytes(staff.user.pk)))],
+        "token": [("valid", default_token_generator.make_token(staff.user)), ("set-password", "set-password")],
+        "content_type_id": [("selfassessment", ContentType.objects.get_for_model(SelfAssessment).pk)],
+        "object_id": [("assessment", scene.assessment.pk)],
+        "url": [("tidak-ada/", "tidak-ada/")],
+    }.get(name)
+    assert values, f"{key} takes the argument {name!r}, which this test does not know: add its values to argument_values() and its rows to MATRIX"
+    return values
+
+
+# Query strings tried besides the plain URL.
+QUERIES = {"assessments:organisation": ["format=xlsx"]}
+
+
+def concrete_urls(scene, route: Route) -> list[tuple[str, str]]:
+    """(row name, URL) for every combination of argument values (and query) of one route."""
+    choices = [argument_values(scene, route.key, name) for name in route.arguments]
+    urls = []
+    for combination in itertools.product(*choices):
+        kwargs = {name: value for name, (_label, value) in zip(route.arguments, combination, strict=True)}
+        labels = ",".join(label for label, _value in combination)
+        row = f"{route.key}[{labels}]" if labels else route.key
+        if route.key == "favicon.ico":
+            url = "/favicon.ico"
+        elif route.key == "admin:<catch-all>":
+            url = "/admin/" + kwargs["url"]
+        else:
+            url = reverse(route.key, kwargs=kwargs)
+        urls.append((row, url))
+        urls += [(f"{row}?{query}", f"{url}?{query}") for query in QUERIES.get(route.key, [])]
+    return urls
+
+
+def post_body(scene, key: str) -> dict:
+    """A plausible body for each POST: the form the page carries, filled in; else a forged
+    approval of staff's assessment."""
+    staff = scene.staff
+    bodies = {
+        "login": {"username": staff.user.username, "password": "salah-sandi"},
+        "set_language": {"language": "en", "next": "/"},
+        "password_change": {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        "password_reset": {"email": staff.user.email},
+        "password_reset_confirm": {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        "assessments:form": form_data(scene.period, score=2, note="diubah"),
+        "assessments:confirm": {"version": str(scene.assessment.version)},
+        "assessments:review": {"action": "approve"},
+        "assessments:bulk_approve": {"pilih": [scene.assessment.pk], "konfirmasi": "1"},
+    }
+    return bodies.get(key, {"action": "approve", "pilih": [scene.assessment.pk], "konfirmasi": "1", "note": "x"})
+
+
+# --- Checking one cell -------------------------------------------------------------------------------
+
+
+# The tables a request of this matrix could touch: people, assessments and what hangs off them,
+# the logs, the roll-ups, the login records (sessions aside: logging in writes one).
+RELEVANT_TABLES = (
+    "auth_user", "auth_user_groups", "assessments_employee", "assessments_supervisorassignment",
+    "assessments_selfassessment", "assessments_rating", "assessments_pillarscore", "assessments_assessmentevent",
+    "assessments_accesslog", "assessments_unitperiodsummary", "assessments_unitperiodpillarsummary",
+    "assessments_unitperiodindicatorsummary", "assessments_assessmentperiod", "assessments_workunit",
+    "assessments_reminderlog", "assessments_historicalemployee", "assessments_historicalworkunit", "django_admin_log",
+    "axes_accessattempt", "axes_accessattemptexpiration", "axes_accessfailurelog", "axes_accesslog",
+)
+
+
+def snapshot() -> dict:
+    """Every row of the relevant tables (raw SQL: this runs some 600 times)."""
+    rows = {}
+    with connection.cursor() as cursor:
+        for table in RELEVANT_TABLES:
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            rows[table] = sorted(map(repr, cursor.fetchall()))
+    return rows
+
+
+class WriteRecorder:
+    """Records every INSERT, UPDATE or DELETE the connection runs, but on the sessions table:
+    a refused request must not write anything, in any table (a stricter check than a
+    snapshot of some tables, and a cheap one)."""
+
+    def __init__(self):
+        self.writes = []
+
+    def __call__(self, execute, sql, params, many, context):
+        statement = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+        if statement in ("INSERT", "UPDATE", "DELETE") and Session._meta.db_table not in sql:
+            self.writes.append(sql[:80])
+        return execute(sql, params, many, context)
+
+
+def owner_snapshot(scene) -> tuple:
+    """staff's own data: account, employee record, assessments, ratings, scores, history."""
+    staff = scene.staff
+    assessments = SelfAssessment.objects.filter(employee=staff)
+    return (
+        list(type(staff.user).objects.filter(pk=staff.user_id).values_list()),
+        list(type(staff).objects.filter(pk=staff.pk).values_list()),
+        list(assessments.order_by("pk").values_list()),
+        list(Rating.objects.filter(assessment__in=assessments).order_by("pk").values_list()),
+        list(PillarScore.objects.filter(assessment__in=assessments).order_by("pk").values_list()),
+        list(AssessmentEvent.objects.filter(assessment__in=assessments).order_by("pk").values_list()),
+    )
+
+
+def body_text(response) -> str:
+    """The response's text; for an XLSX (a zip), the text of every part of it."""
+    data = response.getvalue()
+    if data.startswith(b"PK\x03\x04"):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            data = b"".join(archive.read(name) for name in archive.namelist())
+    return data.decode("utf-8", "replace")
+
+
+REFUSED = {"login", "403", "404", "405"}
+
+
+def run_cell(scene, actor: str, method: str, row: str, url: str, outcome: str) -> str | None:
+    """Make one request in a savepoint that is rolled back; return a problem, or None."""
+    expected = outcome.rstrip("*")
+    with transaction.atomic():
+        client = Client()
+        user = scene.users[actor]
+        if user is not None:
+            client.force_login(user)
+        refused = expected in REFUSED
+        before = snapshot() if refused else None
+        owner_before = owner_snapshot(scene) if not refused else None
+        body = post_body(scene, row.split("[")[0].split("?")[0])
+        follow = expected == "login"
+        recorder = WriteRecorder()
+        try:
+            with connection.execute_wrapper(recorder):
+                if method == "GET":
+                    response = client.get(url, follow=follow)
+                else:
+                    response = client.post(url, body, follow=follow)
+        except Exception as error:  # the test client re-raises what the view raised: a 500
+            transaction.set_rollback(True)
+            return f"500 ({type(error).__name__}: {error})"
+        problems = []
+        if expected == "login":
+            final = urlsplit(response.redirect_chain[-1][0]).path if response.redirect_chain else None
+            if final != "/akun/login/" or response.status_code != 200:
+                problems.append(f"got {response.status_code}, redirected to {final}, not to the login page")
+        elif response.status_code != int(expected):
+            location = f" -> {response['Location']}" if response.has_header("Location") else ""
+            problems.append(f"got {response.status_code}{location}")
+        if response.status_code >= 500:
+            problems.append("a 500")
+        if refused and recorder.writes:
+            problems.append(f"refused, but wrote: {recorder.writes}")
+        if before is not None and snapshot() != before:
+            problems.append("refused, but the database changed")
+        if owner_before is not None and not outcome.endswith("*") and owner_snapshot(scene) != owner_before:
+            problems.append("the owner's data changed")
+        # Reading a streamed body to its end also closes it (and the evidence file) the way the
+        # test client means it to; calling close() here would close the database connection.
+        text = body_text(response)
+        if actor in STRANGERS:
+            for secret in (scene.staff.full_name, scene.staff.nip):
+                if secret in text:
+                    problems.append(f"the page shows the owner's {secret!r}")
+        transaction.set_rollback(True)
+    return "; ".join(problems) or None
+
+
+# --- The tests ---------------------------------------------------------------------------------------
+
+
+def test_every_url_of_the_project_is_in_the_matrix(scene):
+    rows = {}
+    for route in project_routes():
+        for row, _url in concrete_urls(scene, route):
+            rows[row] = route
+    missing = sorted(f"{row} {method}" for row in rows for method in ("GET", "POST") if (row, method) not in EXPECTED)
+    assert not missing, "URLs without rows in MATRIX (add a row per method, saying who may open them):\n" + "\n".join(missing)
+    stale = sorted(f"{row} {method}" for row, method in EXPECTED if row not in rows)
+    assert not stale, "MATRIX rows for URLs that no longer exist:\n" + "\n".join(stale)
+
+
+def test_the_access_matrix(scene, capsys, record_property):
+    routes = project_routes()
+    urls = [(row, url) for route in routes for row, url in concrete_urls(scene, route)]
+    failures = []
+    cells = 0
+    for (row, url), method in itertools.product(urls, ("GET", "POST")):
+        if (row, method) not in EXPECTED:
+            failures.append(f"{row:46} {method:4} has no row in MATRIX (see test_every_url_of_the_project_is_in_the_matrix)")
+            continue
+        for actor, outcome in EXPECTED[(row, method)].items():
+            problem = run_cell(scene, actor, method, row, url, outcome)
+            cells += 1
+            if problem:
+                failures.append(f"{row:46} {method:4} {actor:10} expected {outcome:6} {problem}")
+    size = f"{len(routes)} URL patterns ({len(urls)} URLs with their arguments) x {len(ACTORS)} actors x 2 methods = {cells} cells"
+    record_property("access_matrix", size)
+    assert cells == len(urls) * len(ACTORS) * 2 or failures
+    with capsys.disabled():
+        print(f"\naccess matrix: {size}")
+    assert not failures, f"{len(failures)} of {cells} cells differ from MATRIX:\n" + "\n".join(failures)
+
+
+def test_a_refused_bulk_approval_says_nothing_about_the_unit(scene):
+    """The 405 of a GET comes before the unit is looked up: a unit that does not exist, a unit
+    out of scope and a unit in scope answer alike."""
+    client = Client()
+    client.force_login(scene.cast.other.user)
+    assert {client.get(f"/unit/{code}/setujui/").status_code for code in ("A1", "B", "TIDAK-ADA")} == {405}
+
+
+def test_the_admin_urls_not_in_the_matrix_are_walked_by_the_admin_access_test(world):  # noqa: F811 - the fixture
+    walked = {resolve(urlsplit(url).path).route for url in admin_urls(world)}
+    admin_routes = [route for route in walk() if route.key.startswith("admin:")]
+    assert len(admin_routes) > 100
+    not_walked = []
+    for route in admin_routes:
+        if route.key in ADMIN_IN_MATRIX:
+            continue
+        if route.route not in walked:
+            not_walked.append(f"{route.key} ({route.route})")
+    assert not not_walked, (
+        "admin URLs that neither tests/test_admin_access.py nor MATRIX walks (teach admin_urls() there, "
+        "or add them to ADMIN_IN_MATRIX and MATRIX here):\n" + "\n".join(not_walked)
+    )
+    # and the admin URLs this module claims are in MATRIX
+    assert {row.split("[")[0] for row, _method in EXPECTED if row.startswith("admin:")} == ADMIN_IN_MATRIX
+
+
+def test_public_pages_are_public_for_everyone():
+    for (row, method), outcomes in EXPECTED.items():
+        if row.split("[")[0] in PUBLIC:
+            assert not {"login", "403", "404"} & set(outcomes.values()), (row, method, outcomes)
+    assert {row.split("[")[0] for row, _method in EXPECTED} >= PUBLIC
+
+
+def test_matrix_rows_name_known_outcomes():
+    known = {"200", "301", "302", "login", "403", "404", "405"}
+    for (row, method), outcomes in EXPECTED.items():
+        for actor, outcome in outcomes.items():
+            assert outcome.rstrip("*") in known, (row, method, actor, outcome)
+            assert not (outcome.endswith("*") and outcome.rstrip("*") in REFUSED), (row, method, actor, outcome)
