@@ -5,7 +5,9 @@ import logging
 import re
 
 NIP = re.compile(r"(?<!\d)\d{18}(?!\d)")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# An address starts where a run of such characters starts (the look-behind): without it, a long
+# run with no "@" is scanned again from each of its characters, quadratic in the line's length.
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def redact(text: str) -> str:
