@@ -234,3 +234,15 @@ def test_saving_locks_the_assessment_row_and_not_the_period(cast, period, draft)
         services.assessment_save_draft(employee=cast.staff, period=period, answers=all_answers(period, 4), version=draft.version, actor=cast.staff.user)
     locking = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
     assert locking and all('FOR UPDATE OF "assessments_selfassessment"' in sql for sql in locking), locking
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/autocomplete/?app_label=assessments&model_name=employee&field_name=unit&term=%00",
+    "/admin/assessments/employee/?q=%00",
+    "/admin/assessments/workunit/?q=A%00",
+])
+def test_a_nul_character_in_an_admin_address_is_a_clear_400(client, cast, url):
+    client.force_login(cast.admin)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "tidak diizinkan" in response.content.decode()
