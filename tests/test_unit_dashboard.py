@@ -265,6 +265,26 @@ def test_staff_table_filters_searches_and_paginates(client, cast, scene, period)
     assert "halaman 1 dari 2" in page
 
 
+def test_a_staff_table_past_the_count_limit_lists_the_first_by_name_and_asks_to_narrow_down(client, cast, scene, period, monkeypatch):
+    """A province's 100,000 people are not counted on every page: past the limit the table
+    says so, pages through the first ones by name, and a filter brings the rest in reach."""
+    from assessments.views import dashboards
+
+    monkeypatch.setattr(dashboards, "STAFF_COUNT_LIMIT", 3)
+    monkeypatch.setattr(dashboards, "STAFF_PAGE_SIZE", 2)
+    client.force_login(cast.supervisor.user)
+    everyone = sorted(rollups.staff_table(unit=scene.a1, period=period).values_list("full_name", flat=True))
+    assert len(everyone) > 3
+    first = client.get(f"/unit/A1/pegawai/?periode={period.code}").content.decode()
+    assert "Lebih dari 3 orang; yang ditampilkan 3 orang pertama menurut nama." in first
+    assert "halaman 1 dari 2" in first
+    assert all(name in first for name in everyone[:2]) and not any(name in first for name in everyone[2:])
+    second = client.get(f"/unit/A1/pegawai/?periode={period.code}&page=2").content.decode()
+    assert everyone[2] in second and not any(name in second for name in everyone[3:])
+    narrowed = client.get(f"/unit/A1/pegawai/?periode={period.code}&q={everyone[-1]}").content.decode()
+    assert everyone[-1] in narrowed and "Lebih dari" not in narrowed and "1 orang" in narrowed
+
+
 # --- Query counts: constant whatever the size of the tree ------------------------------------
 
 

@@ -15,6 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -26,6 +27,31 @@ from ..scoring import Grade, one_decimal
 
 TREND_PERIODS = 8
 STAFF_PAGE_SIZE = 50
+# A staff table counts at most this many people: counting a province's 100,000 on every page
+# would cost more than the rest of the page. Past it, the table pages through the first
+# STAFF_COUNT_LIMIT (by name) and asks to narrow the list down (filter, search, a unit below).
+STAFF_COUNT_LIMIT = 10_000
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most `limit` rows (a LIMIT inside the COUNT); `capped` says there are more."""
+
+    def __init__(self, object_list, per_page, *, limit):
+        super().__init__(object_list, per_page)
+        self.limit = limit
+
+    @cached_property
+    def counted(self) -> int:
+        # Without the ordering and the annotated columns: the first `limit` rows in any order.
+        return self.object_list.order_by().values("pk")[: self.limit + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.counted > self.limit
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.counted, self.limit)
 
 
 def _period_choice(request):
@@ -196,7 +222,7 @@ def unit_staff(request, code):
     context = _unit_page(request, code)
     filters = _staff_filters(request)
     staff = rollups.staff_table(unit=context["unit"], period=context["period"], **filters)
-    page = Paginator(staff, STAFF_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedCountPaginator(staff, STAFF_PAGE_SIZE, limit=STAFF_COUNT_LIMIT).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context |= {
