@@ -168,8 +168,10 @@ class NullCharacterMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not request.path.startswith("/admin/"):
-            return self.get_response(request)
-        if "\x00" in request.path or any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+        if request.path.startswith("/admin/") and self.holds_nul(request):
             return HttpResponseBadRequest(_("The address holds a character that is not allowed."), content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+    @staticmethod
+    def holds_nul(request) -> bool:
+        return "\x00" in request.path or any("\x00" in key + "".join(values) for key, values in request.GET.lists())

@@ -379,11 +379,9 @@ def _delete_files(names: Iterable[str]) -> None:
 
 def editability_message(assessment: SelfAssessment | None, period: AssessmentPeriod | None = None) -> str:
     """Why the person cannot change this assessment (or, with none yet, this period) now."""
-    if assessment is None:
-        return _("%(period)s is closed: answers can no longer be saved or submitted.") % {"period": period}
-    if assessment.state in COUNTED_STATES:
+    if assessment is not None and assessment.state in COUNTED_STATES:
         return _("This assessment has been submitted and can no longer be changed.")
-    return _("%(period)s is closed: answers can no longer be saved or submitted.") % {"period": assessment.period}
+    return _("%(period)s is closed: answers can no longer be saved or submitted.") % {"period": assessment.period if assessment else period}
 
 
 @dataclass
