@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.functional import cached_property
@@ -20,7 +20,7 @@ from simple_history.utils import bulk_update_with_history
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from . import services
+from . import privacy, services
 from .admin_imports import ImportAdminMixin
 from .models import (
     AccessLog,
@@ -464,6 +464,23 @@ class SelfAssessmentAdmin(ReadOnlyAdmin):
     paginator = EstimatedCountPaginator
     inlines = [RatingInline, AssessmentEventInline]
 
+    # Both pages show people's index and grade (and the change page their answers): each
+    # view is in the access log, as the staff table is.
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        assessment = response.context_data.get("original") if hasattr(response, "context_data") else None
+        if assessment is not None:
+            privacy.access_record(viewer=request.user, action=AccessLog.Action.ADMIN, assessment=assessment)
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = response.context_data.get("cl") if hasattr(response, "context_data") else None
+        if changelist is not None:
+            people = [a.employee_id for a in changelist.result_list if a.index_score is not None]
+            privacy.access_record(viewer=request.user, action=AccessLog.Action.ADMIN_LIST, people=people)
+        return response
+
 
 @admin.register(AssessmentEvent)
 class AssessmentEventAdmin(ReadOnlyAdmin):
@@ -481,10 +498,20 @@ class AssessmentEventAdmin(ReadOnlyAdmin):
 
 @admin.register(AccessLog)
 class AccessLogAdmin(ReadOnlyAdmin):
-    list_display = ["at", "viewer", "employee", "action"]
+    list_display = ["at", "viewer", "action", "employee", "unit", "period", "people_count"]
     list_filter = ["action"]
-    search_fields = ["employee__nip", "employee__full_name", "viewer__username"]
-    list_select_related = ["viewer", "employee"]
+    search_fields = ["employee__nip", "employee__full_name", "viewer__username", "people__nip"]
+    list_select_related = ["viewer", "employee", "unit", "period"]
+    # An export's entry may cover a province: its change page counts the people, never lists them.
+    fields = ["at", "viewer", "action", "employee", "assessment", "unit", "period", "people_count"]
+
+    def get_queryset(self, request):
+        covered = AccessLog.people.through.objects.filter(accesslog=OuterRef("pk")).order_by().values("accesslog")
+        return super().get_queryset(request).annotate(n_people=Subquery(covered.annotate(n=Count("pk")).values("n")))
+
+    @admin.display(description=gettext_lazy("people covered"))
+    def people_count(self, obj):
+        return obj.n_people or ""
     date_hierarchy = "at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator

@@ -525,6 +525,11 @@ class UnitPeriodSummary(models.Model):
     count_butuh_perbaikan = models.IntegerField(default=0)
     count_kurang = models.IntegerField(default=0)
     count_sangat_kurang = models.IntegerField(default=0)
+    # The figures as they stood when the period closed, the only unit figures staff are shown:
+    # a live count and mean would give away each colleague's index as they submit (9 x new - 8 x
+    # old). Null until the period closes (docs/RULES.md, privacy).
+    closed_counted = models.IntegerField(null=True, blank=True, editable=False)
+    closed_index_sum = models.FloatField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["period", "unit"]
@@ -586,18 +591,31 @@ class UnitPeriodIndicatorSummary(models.Model):
 
 
 class AccessLog(models.Model):
-    """Each time someone other than the person views one person's assessment or evidence
-    (UU PDP 27/2022: access to personal data is accountable)."""
+    """Each time someone other than the person sees one person's figures (UU PDP 27/2022:
+    access to personal data is accountable): one entry per request. A view of one assessment
+    names its `employee`; a list or an export names the `unit` and `period` it covered and,
+    in `people`, everyone whose figures it showed."""
 
     class Action(models.TextChoices):
         VIEW = "view", _("viewed the assessment")
         EVIDENCE = "evidence", _("downloaded evidence")
         REVIEW = "review", _("reviewed the assessment")
+        STAFF_TABLE = "staff_table", _("viewed the staff table")
+        STAFF_EXPORT = "staff_export", _("exported the staff table")
+        ADMIN = "admin", _("opened the assessment in the administration")
+        ADMIN_LIST = "admin_list", _("listed assessments in the administration")
 
     viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("viewer"))
-    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="access_logs", verbose_name=_("whose data"))
+    employee = models.ForeignKey(
+        Employee, on_delete=models.PROTECT, null=True, blank=True, related_name="access_logs", verbose_name=_("whose data")
+    )
     assessment = models.ForeignKey(SelfAssessment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    unit = models.ForeignKey(WorkUnit, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("work unit"))
+    period = models.ForeignKey(
+        AssessmentPeriod, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("period")
+    )
+    people = models.ManyToManyField(Employee, blank=True, related_name="bulk_access_logs", verbose_name=_("people covered"))
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
 
     class Meta:
@@ -606,7 +624,8 @@ class AccessLog(models.Model):
         verbose_name_plural = _("access log")
 
     def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M} {self.viewer} → {self.employee}"
+        whose = self.employee if self.employee_id else self.unit
+        return f"{self.at:%Y-%m-%d %H:%M} {self.viewer} → {whose}"
 
 
 class ReminderLog(models.Model):

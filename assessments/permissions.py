@@ -49,24 +49,22 @@ def is_supervisor(user) -> bool:
     return bool(headed_units(user))
 
 
-def scope_filter(user, field: str = "unit") -> Q | None:
-    """Return a Q limiting `<field>` (a WorkUnit relation) to the user's scope.
-
-    Admins get an empty Q (everything); a user with no scope gets None (nothing).
-    """
-    if is_admin(user):
-        return Q()
-    tops = headed_units(user)
-    if not tops:
-        return None
-    condition = Q()
-    for unit in tops:
-        condition |= Q(**{f"{field}__path__startswith": unit.path})
-    return condition
-
-
 def unit_in_scope(user, unit: WorkUnit) -> bool:
     return is_admin(user) or any(unit.is_within(top) for top in headed_units(user))
+
+
+def assessments_in_scope(user, prefix: str = "") -> Q:
+    """Return a Q over SelfAssessment fields (reached through `prefix`, e.g. "assessment__")
+    selecting the user's own assessments and those whose unit, the unit the person belonged to
+    when they submitted, lies in the user's scope. The queryset twin of `assessment_in_scope`:
+    where the person works today does not matter (docs/RULES.md, privacy)."""
+    own = Q(**{f"{prefix}employee__user_id": user.pk})
+    if is_admin(user):
+        return own | Q(**{f"{prefix}pk__isnull": False})
+    units = Q()
+    for top in headed_units(user):
+        units |= Q(**{f"{prefix}unit__path__startswith": top.path})
+    return own | units if units else own
 
 
 def scope_roots(user) -> list[WorkUnit]:
@@ -86,18 +84,19 @@ def get_unit_for_user(user, code: str) -> WorkUnit:
     return unit
 
 
-def get_own_assessment(user, pk: int) -> SelfAssessment:
-    """Return one of the user's own assessments, else 404."""
-    employee = employee_of(user)
-    if employee is None:
-        raise Http404
-    return get_object_or_404(SelfAssessment.objects.select_related("period", "unit", "employee"), pk=pk, employee=employee)
+def assessment_in_scope(user, assessment: SelfAssessment) -> bool:
+    """Return True for the user's own assessment, or one attributed to a unit in their scope."""
+    return assessment.employee.user_id == user.pk or unit_in_scope(user, assessment.unit)
 
 
 def can_view_assessment(user, assessment: SelfAssessment) -> bool:
+    """The one rule for one person's figures (index, grade, pillar scores, ratings, notes,
+    evidence, and any difference computed from them): the owner sees them; anyone else only
+    once handed in, and only when the assessment itself is in their scope. Every page and
+    export that shows them asks this (or `assessments_in_scope` for a queryset)."""
     if assessment.employee.user_id == user.pk:
         return True
-    return assessment.state in VISIBLE_TO_OTHERS and unit_in_scope(user, assessment.unit)
+    return assessment.state in VISIBLE_TO_OTHERS and assessment_in_scope(user, assessment)
 
 
 def get_assessment_for_user(user, pk: int) -> SelfAssessment:

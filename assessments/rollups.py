@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, FilteredRelation, Q, Sum
+from django.db.models import Case, CharField, F, FilteredRelation, Q, Sum, Value, When
+from django.utils.translation import gettext as _
 
+from . import permissions
 from .models import (
     COUNTED_STATES,
     AssessmentPeriod,
+    AssessmentState,
     Employee,
     PeriodIndicator,
     PeriodPillar,
@@ -303,34 +306,61 @@ def pillar_gaps(*, rollup: Rollup, period: AssessmentPeriod, pillars: list[Perio
     return sorted(gaps, key=lambda gap: gap.gap)
 
 
+# The staff table's states besides AssessmentState: no assessment yet, and one that exists but
+# was made in a unit outside the viewer's scope (before the person moved in): the table says so
+# and shows nothing of it.
 NOT_STARTED = "not_started"
+ELSEWHERE = "elsewhere"
+
+
+def staff_state_label(code: str | None) -> str:
+    """The label of a staff-table state: an AssessmentState, ELSEWHERE, or none (not started)."""
+    if code == ELSEWHERE:
+        return _("Assessed in another unit")
+    return AssessmentState(code).label if code in AssessmentState.values else _("Not started")
 
 
 def staff_table(
-    *, unit: WorkUnit, period: AssessmentPeriod, subtree: bool = False, state: str = "", grade: str = "", search: str = ""
+    *,
+    unit: WorkUnit,
+    period: AssessmentPeriod,
+    viewer,
+    subtree: bool = False,
+    state: str = "",
+    grade: str = "",
+    search: str = "",
 ):
     """Return the active staff of `unit` (or of its whole subtree) ordered by name, annotated
-    with their assessment of `period`: `a_id`, `a_state`, `a_index`, `a_grade`,
-    `a_submitted_at` (all None when not started). One query with a LEFT JOIN, filterable by
-    state (or NOT_STARTED), grade and a name or NIP search."""
+    with their assessment of `period` as `viewer` may see it: `a_id`, `a_state`,
+    `a_submitted_at` for an assessment in the viewer's scope (ELSEWHERE as the state of one
+    outside it), and `a_index`, `a_grade` only for a counted one in scope; all None when not
+    started. The scope is the assessment's own unit, not the person's unit today
+    (permissions.assessments_in_scope). One query with a LEFT JOIN, filterable by state (or
+    NOT_STARTED, ELSEWHERE), grade and a name or NIP search."""
+    in_scope = permissions.assessments_in_scope(viewer, prefix="assessment__")
+    scored = in_scope & Q(assessment__state__in=COUNTED_STATES)
     employees = (
         Employee.objects.filter(is_active=True)
         .annotate(assessment=FilteredRelation("assessments", condition=Q(assessments__period=period)))
         .annotate(
-            a_id=F("assessment__id"),
-            a_state=F("assessment__state"),
-            a_index=F("assessment__index_score"),
-            a_grade=F("assessment__grade"),
-            a_submitted_at=F("assessment__submitted_at"),
+            a_id=Case(When(in_scope, then=F("assessment__id"))),
+            a_state=Case(
+                When(in_scope, then=F("assessment__state")),
+                When(assessment__isnull=False, then=Value(ELSEWHERE)),
+                output_field=CharField(),
+            ),
+            a_index=Case(When(scored, then=F("assessment__index_score"))),
+            a_grade=Case(When(scored, then=F("assessment__grade"))),
+            a_submitted_at=Case(When(in_scope, then=F("assessment__submitted_at"))),
         )
     )
     employees = employees.filter(unit__path__startswith=unit.path) if subtree else employees.filter(unit=unit)
     if state == NOT_STARTED:
         employees = employees.filter(assessment__isnull=True)
     elif state:
-        employees = employees.filter(assessment__state=state)
+        employees = employees.filter(a_state=state)
     if grade:
-        employees = employees.filter(assessment__grade=grade, assessment__state__in=COUNTED_STATES)
+        employees = employees.filter(a_grade=grade)
     search = search.strip()
     if search:
         employees = employees.filter(Q(full_name__icontains=search) | Q(nip__startswith=search))

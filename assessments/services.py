@@ -152,11 +152,15 @@ def period_open(*, period: AssessmentPeriod) -> AssessmentPeriod:
 
 @transaction.atomic
 def period_close(*, period: AssessmentPeriod) -> AssessmentPeriod:
-    """Close an open period: nothing more can be saved or submitted; `expected` is frozen."""
+    """Close an open period: nothing more can be saved or submitted; `expected` and the
+    figures shown to staff are frozen."""
     period = AssessmentPeriod.objects.select_for_update().get(pk=period.pk)
     if period.status != AssessmentPeriod.Status.OPEN:
         raise ServiceError(_("Only an open period can be closed."), code="not_open")
     period_expected_refresh(period=period)
+    # What staff are shown of their unit from now on: frozen, so no later return and
+    # resubmission can be read off it.
+    UnitPeriodSummary.objects.filter(period=period).update(closed_counted=F("counted"), closed_index_sum=F("index_sum"))
     period.status = AssessmentPeriod.Status.CLOSED
     period.closed_at = timezone.now()
     period.save(update_fields=["status", "closed_at"])

@@ -1,8 +1,10 @@
 """Validation of the Nomor Induk Pegawai (NIP), the 18-digit civil servant number."""
 
 import datetime
+from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 
@@ -49,3 +51,20 @@ def evidence_extension(upload) -> str | None:
         if head.startswith(magic):
             return extension
     return None
+
+
+def evidence_download_name(*, stored: str, original: str) -> str:
+    """Return the name an evidence file is downloaded under: a safe stem of the name it was
+    uploaded with and the extension of its detected type, which the stored name carries
+    (".pdf", ".jpg", ".png"). The uploader's name is shown, never used: "evil.html" holding a
+    PDF is served as "evil.pdf", so it never opens as a web page once saved."""
+    extension = PurePath(stored).suffix.lower()
+    if extension not in EVIDENCE_CONTENT_TYPES:
+        extension = ""
+    stem = slugify(PurePath(PurePath(original).name).stem)[:60].strip("-_") or "bukti"
+    return stem + extension
+
+
+def evidence_content_type(name: str) -> str:
+    """Return the content type of an evidence file by the extension the app gave it."""
+    return EVIDENCE_CONTENT_TYPES.get(PurePath(name).suffix.lower(), "application/octet-stream")

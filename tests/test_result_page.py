@@ -45,21 +45,6 @@ def test_it_shows_the_change_against_my_previous_period(client, cast, period, pr
     assert page.count('class="num change-up">+25,0</td>') == len(period.questionnaire())
 
 
-def test_the_unit_average_is_hidden_below_five_assessments(client, cast, result, period):
-    client.force_login(cast.staff.user)
-    page = client.get(f"/hasil/{result.pk}/").content.decode()
-    assert 'data-testid="unit-mean-hidden"' in page
-    assert 'data-testid="unit-mean"' not in page
-    for n in range(3):
-        submitted_assessment(make_employee(f"rekan{n}", cast.tree.a1), period, score=2)
-    page = client.get(f"/hasil/{result.pk}/").content.decode()
-    assert 'data-testid="unit-mean-hidden"' in page  # four in the unit
-    submitted_assessment(cast.colleague, period, score=2)
-    page = client.get(f"/hasil/{result.pk}/").content.decode()
-    # (75 + 4 * 25) / 5 = 35.0
-    assert '<strong data-testid="unit-mean">35,0</strong>' in page
-
-
 def test_it_shows_the_questionnaire_exactly_as_answered(client, cast, result, period):
     first = period.questionnaire()[0].indicators.all()[0]
     original = first.statement
@@ -73,11 +58,11 @@ def test_it_shows_the_questionnaire_exactly_as_answered(client, cast, result, pe
 def test_the_result_page_uses_a_constant_number_of_queries(client, cast, result, period, django_assert_num_queries):
     client.force_login(cast.staff.user)
     client.get(f"/hasil/{result.pk}/")
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         client.get(f"/hasil/{result.pk}/")
     for n in range(6):
         submitted_assessment(make_employee(f"lain{n}", cast.tree.a1), period, score=3)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         client.get(f"/hasil/{result.pk}/")
 
 

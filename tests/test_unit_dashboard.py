@@ -273,7 +273,7 @@ def test_a_staff_table_past_the_count_limit_lists_the_first_by_name_and_asks_to_
     monkeypatch.setattr(dashboards, "STAFF_COUNT_LIMIT", 3)
     monkeypatch.setattr(dashboards, "STAFF_PAGE_SIZE", 2)
     client.force_login(cast.supervisor.user)
-    everyone = sorted(rollups.staff_table(unit=scene.a1, period=period).values_list("full_name", flat=True))
+    everyone = sorted(rollups.staff_table(unit=scene.a1, period=period, viewer=cast.supervisor.user).values_list("full_name", flat=True))
     assert len(everyone) > 3
     first = client.get(f"/unit/A1/pegawai/?periode={period.code}").content.decode()
     assert "Lebih dari 3 orang; yang ditampilkan 3 orang pertama menurut nama." in first

@@ -5,7 +5,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from ..models import AssessmentState
+from ..rollups import staff_state_label
 from ..scoring import Grade, grade_for, one_decimal
 
 register = template.Library()
@@ -54,8 +54,8 @@ def get(mapping, key):
 
 @register.filter
 def state_label(code: str | None) -> str:
-    """The label of an assessment state code; an empty code is "not started"."""
-    return AssessmentState(code).label if code in AssessmentState.values else _("Not started")
+    """The label of an assessment state code (or a staff-table state); empty: "not started"."""
+    return staff_state_label(code)
 
 
 @register.filter

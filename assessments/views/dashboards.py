@@ -19,10 +19,10 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import permissions, rollups, services
+from .. import permissions, privacy, rollups, services
 from ..db_router import dashboard_reads
 from ..exports import csv_response, xlsx_response
-from ..models import COUNTED_STATES, AssessmentPeriod, AssessmentState, SelfAssessment, WorkUnit
+from ..models import AccessLog, AssessmentPeriod, AssessmentState, SelfAssessment, WorkUnit
 from ..scoring import Grade, one_decimal
 
 TREND_PERIODS = 8
@@ -208,7 +208,7 @@ def _staff_filters(request) -> dict:
     state = request.GET.get("status", "")
     grade = request.GET.get("predikat", "")
     return {
-        "state": state if state in [rollups.NOT_STARTED, *AssessmentState.values] else "",
+        "state": state if state in [rollups.NOT_STARTED, *AssessmentState.values, rollups.ELSEWHERE] else "",
         "grade": grade if grade in Grade.values else "",
         # PostgreSQL refuses a NUL in a text parameter (ValueError: a 500); no name holds one.
         "search": request.GET.get("q", "").replace("\x00", "")[:100],
@@ -221,8 +221,15 @@ def _staff_filters(request) -> dict:
 def unit_staff(request, code):
     context = _unit_page(request, code)
     filters = _staff_filters(request)
-    staff = rollups.staff_table(unit=context["unit"], period=context["period"], **filters)
+    staff = rollups.staff_table(unit=context["unit"], period=context["period"], viewer=request.user, **filters)
     page = CappedCountPaginator(staff, STAFF_PAGE_SIZE, limit=STAFF_COUNT_LIMIT).get_page(request.GET.get("page"))
+    privacy.access_record(
+        viewer=request.user,
+        action=AccessLog.Action.STAFF_TABLE,
+        unit=context["unit"],
+        period=context["period"],
+        people=[employee.pk for employee in page if employee.a_index is not None],
+    )
     query = request.GET.copy()
     query.pop("page", None)
     context |= {
@@ -230,7 +237,7 @@ def unit_staff(request, code):
         "filters": filters,
         "page": page,
         "query": query.urlencode(),
-        "states": [(rollups.NOT_STARTED, _("Not started")), *AssessmentState.choices],
+        "states": [(code, rollups.staff_state_label(code)) for code in (rollups.NOT_STARTED, *AssessmentState.values, rollups.ELSEWHERE)],
         "grades": Grade.choices,
         "me": request.user.pk,
     }
@@ -359,7 +366,14 @@ def unit_export(request, code, table, fmt):
             ]
         else:
             filters = _staff_filters(request)
-            staff = rollups.staff_table(unit=unit, period=period, **filters)
+            staff = rollups.staff_table(unit=unit, period=period, viewer=request.user, **filters)
+            privacy.access_record(
+                viewer=request.user,
+                action=AccessLog.Action.STAFF_EXPORT,
+                unit=unit,
+                period=period,
+                people=staff.filter(a_index__isnull=False).values_list("pk", flat=True),
+            )
             header = [_("Name"), _("NIP"), _("Position"), _("Work unit"), _("State"), _("Integrity index"), _("Grade"), _("Submitted at")]
             body = (_staff_row(e) for e in staff.iterator(chunk_size=2000))
         filename = f"{table}_{unit.code}_{period.code}"
@@ -369,12 +383,11 @@ def unit_export(request, code, table, fmt):
 
 
 def _staff_row(employee):
-    handed_in = employee.a_state in COUNTED_STATES
     return [
         employee.full_name, employee.nip, employee.position, employee.unit.name,
-        str(AssessmentState(employee.a_state).label) if employee.a_state else _("Not started"),
-        _cell(employee.a_index) if handed_in else None,
-        str(Grade(employee.a_grade).label) if handed_in and employee.a_grade else "",
+        str(rollups.staff_state_label(employee.a_state)),
+        _cell(employee.a_index),
+        str(Grade(employee.a_grade).label) if employee.a_grade else "",
         timezone.localtime(employee.a_submitted_at).strftime("%Y-%m-%d %H:%M") if employee.a_submitted_at else "",
     ]
 

@@ -5,10 +5,10 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from .. import permissions, services
+from .. import permissions, privacy, services
 from ..forms import ReturnForm
 from ..models import AccessLog, AssessmentState
-from .self_assessment import log_access, result_context
+from .self_assessment import result_context
 
 
 @login_required
@@ -35,7 +35,7 @@ def assessment_review(request, pk):
             return redirect("assessments:review", assessment.pk)
         status = 400
     else:
-        log_access(request, assessment, AccessLog.Action.REVIEW)
+        privacy.access_record(viewer=request.user, action=AccessLog.Action.REVIEW, assessment=assessment)
         status = 200
     context = result_context(request, assessment)
     context |= {

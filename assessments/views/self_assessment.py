@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import permissions, services
+from .. import permissions, privacy, services
 from ..exports import csv_response
 from ..forms import AssessmentForm, SubmitForm
 from ..models import (
@@ -22,9 +22,8 @@ from ..models import (
     Rating,
     SelfAssessment,
 )
-from ..rollups import unit_rollup
 from ..scoring import one_decimal
-from ..validators import EVIDENCE_CONTENT_TYPES
+from ..validators import evidence_content_type, evidence_download_name
 
 PERIOD_CODE = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -220,19 +219,13 @@ def assessment_confirm(request, period_code):
     )
 
 
-def log_access(request, assessment: SelfAssessment, action: str) -> None:
-    """Record that someone other than the owner looked at this person's assessment."""
-    if assessment.employee.user_id != request.user.pk:
-        AccessLog.objects.create(viewer=request.user, employee=assessment.employee, assessment=assessment, action=action)
-
-
 @login_required
 def assessment_result(request, pk):
     assessment = permissions.get_assessment_for_user(request.user, pk)
     is_owner = assessment.employee.user_id == request.user.pk
     if assessment.state == AssessmentState.DRAFT or (is_owner and assessment.state == AssessmentState.RETURNED):
         return redirect("assessments:form", assessment.period.code)
-    log_access(request, assessment, AccessLog.Action.VIEW)
+    privacy.access_record(viewer=request.user, action=AccessLog.Action.VIEW, assessment=assessment)
     return render(request, "assessments/result.html", result_context(request, assessment))
 
 
@@ -246,7 +239,15 @@ def result_context(request, assessment: SelfAssessment) -> dict:
     previous = None
     previous_scores = {}
     if previous_period:
-        previous = SelfAssessment.objects.filter(employee=assessment.employee, period=previous_period, state__in=COUNTED_STATES).first()
+        previous = (
+            SelfAssessment.objects.filter(employee=assessment.employee, period=previous_period, state__in=COUNTED_STATES)
+            .select_related("employee", "unit")
+            .first()
+        )
+        # The change against the previous period gives that assessment away: it is shown only
+        # to someone who may see that assessment too (made in another unit, it may not be).
+        if previous and not permissions.can_view_assessment(request.user, previous):
+            previous = None
         if previous:
             previous_scores = {ps.pillar.pillar_id: ps.score for ps in previous.pillar_scores.select_related("pillar")}
     pillars = []
@@ -254,8 +255,6 @@ def result_context(request, assessment: SelfAssessment) -> dict:
         score = scores.get(pillar.pk)
         before = previous_scores.get(pillar.pillar_id)
         pillars.append({"pillar": pillar, "score": score, "change": score - before if score is not None and before is not None else None})
-    unit_figures = unit_rollup(unit=assessment.unit, period=period)
-    show_unit_mean = unit_figures.counted >= settings.PRIVACY_MIN_GROUP
     chart = {
         "labels": [p["pillar"].localized("name") for p in pillars],
         "scores": [float(one_decimal(p["score"])) if p["score"] is not None else None for p in pillars],
@@ -270,8 +269,7 @@ def result_context(request, assessment: SelfAssessment) -> dict:
         "ratings": {r.indicator_id: r for r in assessment.ratings.all()},
         "previous": previous,
         "index_change": assessment.index_score - previous.index_score if previous and assessment.index_score is not None else None,
-        "unit_mean": unit_figures.index_mean if show_unit_mean else None,
-        "unit_counted": unit_figures.counted,
+        "unit_mean": privacy.unit_mean_for_staff(unit=assessment.unit, period=period),
         "privacy_min": settings.PRIVACY_MIN_GROUP,
         "chart": chart,
         "events": assessment.events.select_related("actor").all(),
@@ -284,25 +282,20 @@ def evidence_download(request, pk):
     rating = permissions.get_rating_for_user(request.user, pk)
     if not rating.evidence:
         raise Http404
-    log_access(request, rating.assessment, AccessLog.Action.EVIDENCE)
-    extension = "." + rating.evidence.name.rsplit(".", 1)[-1].lower() if "." in rating.evidence.name else ""
+    privacy.access_record(viewer=request.user, action=AccessLog.Action.EVIDENCE, assessment=rating.assessment)
     try:
         handle = rating.evidence.open("rb")
     except FileNotFoundError:
         raise Http404
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=rating.evidence_name or f"bukti{extension}",
-        content_type=EVIDENCE_CONTENT_TYPES.get(extension, "application/octet-stream"),
-    )
+    name = evidence_download_name(stored=rating.evidence.name, original=rating.evidence_name)
+    return FileResponse(handle, as_attachment=True, filename=name, content_type=evidence_content_type(name))
 
 
 @login_required
 def my_data(request):
     employee = _employee(request.user)
     assessments = SelfAssessment.objects.filter(employee=employee).select_related("period", "unit").order_by("-period__year", "-period__quarter")
-    accesses = AccessLog.objects.filter(employee=employee).select_related("viewer")[:50]
+    accesses = privacy.accesses_of(employee).select_related("viewer", "unit", "period")[:50]
     return render(request, "assessments/my_data.html", {"employee": employee, "assessments": assessments, "accesses": accesses})
 
 
