@@ -1,9 +1,22 @@
+from decimal import Decimal
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
 from assessments import models
-from assessments.models import AssessmentPeriod, Employee, SelfAssessment, UnitPeriodSummary, WorkUnit
+from assessments.models import (
+    AssessmentPeriod,
+    Employee,
+    Indicator,
+    PeriodIndicator,
+    PeriodPillar,
+    Pillar,
+    SelfAssessment,
+    UnitPeriodSummary,
+    WorkUnit,
+)
+from assessments.scoring import score_sheet
 
 COUNTED = [
     models.WorkUnit, models.Employee, models.SupervisorAssignment, models.AssessmentPeriod, models.PeriodPillar,
@@ -55,6 +68,44 @@ def test_scores_vary_and_summaries_match_the_assessments(seeded):
     assert len(indexes) < Employee.objects.count()  # some staff did not take part
     root = WorkUnit.objects.get(depth=1)
     assert UnitPeriodSummary.objects.get(period=closed, unit=root).counted == len(indexes)  # the whole tree
+
+
+def weighted_and_unweighted_index(assessment):
+    """Return the index scoring.py gives the assessment's ratings with its period's frozen
+    weights, and with every weight 1."""
+    ratings = {r.indicator_id: r.score for r in assessment.ratings.all()}
+    questionnaire = assessment.period.questionnaire()
+
+    def index(weighted):
+        return score_sheet({
+            pillar.pk: (pillar.weight if weighted else 1, [(i.weight if weighted else 1, ratings[i.pk]) for i in pillar.indicators.all()])
+            for pillar in questionnaire
+        }).index
+
+    return index(True), index(False)
+
+
+def test_the_first_closed_quarter_is_scored_with_the_weights_frozen_when_it_opened(seeded):
+    weighted, *later = AssessmentPeriod.objects.order_by("year", "quarter")
+    assert weighted.status == "closed"
+    assert dict(PeriodPillar.objects.filter(period=weighted).exclude(weight=1).values_list("pillar__code", "weight")) == {"AK": Decimal("1.5")}
+    assert dict(PeriodIndicator.objects.filter(pillar__period=weighted).exclude(weight=1).values_list("indicator__code", "weight")) == {
+        "AK-3": Decimal("3"),
+    }
+    # The framework has its default weights again, and so has every quarter opened after it.
+    assert not Pillar.objects.exclude(weight=1).exists() and not Indicator.objects.exclude(weight=1).exists()
+    assert not PeriodPillar.objects.filter(period__in=later).exclude(weight=1).exists()
+    assert not PeriodIndicator.objects.filter(pillar__period__in=later).exclude(weight=1).exists()
+
+    # Every stored index is scoring.py's, with those weights; for most it differs from the unweighted one.
+    counted = SelfAssessment.objects.filter(period=weighted, state__in=["submitted", "approved"]).prefetch_related("ratings")
+    differs = 0
+    for assessment in counted:
+        assessment.period = weighted  # the questionnaire is fetched once
+        with_weights, without = weighted_and_unweighted_index(assessment)
+        assert assessment.index_score == float(with_weights)
+        differs += with_weights != without
+    assert differs > len(counted) / 2
 
 
 def test_running_it_twice_changes_nothing(seeded, settings):

@@ -1,7 +1,10 @@
-"""Load the demo organisation: a ministry-like unit tree, about 300 staff, three closed quarters
-of assessments and the current quarter open. Idempotent: a second run changes nothing."""
+"""Load the demo organisation: a ministry-like unit tree, about 300 staff, closed quarters of
+assessments (the first of them with non-default weights) and the current quarter open.
+Idempotent: a second run changes nothing."""
 
 import random
+from contextlib import contextmanager, nullcontext
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,6 +18,8 @@ from assessments.models import (
     AssessmentPeriod,
     AssessmentState,
     Employee,
+    Indicator,
+    Pillar,
     SupervisorAssignment,
     WorkUnit,
 )
@@ -77,9 +82,34 @@ TREE = (
     ],
 )
 
+# The first closed quarter was opened with Anti-Korupsi weighted 1.5 among the pillars and AK-3
+# (no unofficial fees) weighted 3 within it, so the weighted formulas run on real past data.
+WEIGHTED_PILLARS = {"AK": Decimal("1.5")}
+WEIGHTED_INDICATORS = {"AK-3": Decimal("3")}
+
 # The demo logins of the README: `atasan` heads DUKCAPIL; `pegawai` works two levels below it.
 ATASAN_UNIT = "DUKCAPIL"
 PEGAWAI_UNIT = "DUKCAPIL-PDP-IDN"
+
+
+@contextmanager
+def framework_weights(pillars: dict[str, Decimal], indicators: dict[str, Decimal]):
+    """Give the framework's pillars and indicators (by code) these weights, and their own back
+    on leaving. Saved one by one, so the framework's history shows the change and the change back."""
+    changed = [
+        *((pillar, pillar.weight) for pillar in Pillar.objects.filter(code__in=pillars)),
+        *((indicator, indicator.weight) for indicator in Indicator.objects.filter(code__in=indicators)),
+    ]
+    weights = pillars | indicators
+    for row, _old in changed:
+        row.weight = weights[row.code]
+        row.save(update_fields=["weight"])
+    try:
+        yield
+    finally:
+        for row, old in changed:
+            row.weight = old
+            row.save(update_fields=["weight"])
 
 
 def _walk(node, parent=None):
@@ -173,7 +203,13 @@ class Command(BaseCommand):
         for position, (year, quarter) in enumerate(quarters + [(today.year, current_quarter)]):
             opens_on, closes_on = services.quarter_dates(year, quarter)
             period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
-            services.period_open(period=period)
+            # The first quarter (always a closed one) is weighted on the framework, then opened:
+            # period_open is the one place that freezes a questionnaire, so that period's rows
+            # hold what the framework held when it opened, as for any real period, and no frozen
+            # row is edited after the fact. The defaults are back before the next quarter opens.
+            weights = framework_weights(WEIGHTED_PILLARS, WEIGHTED_INDICATORS) if position == 0 else nullcontext()
+            with weights:
+                services.period_open(period=period)
             questionnaire = period.questionnaire()
             if pillar_ids is None:
                 pillar_ids = [p.pillar_id for p in questionnaire]
