@@ -100,3 +100,8 @@ def one_decimal(value: Number | float) -> Decimal:
     if not isinstance(value, Decimal):
         value = Decimal(repr(float(value)))
     return value.quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def rounded(value: Number | float | None) -> float | None:
+    """Return `one_decimal(value)` as a float (a chart point, a spreadsheet cell), or None."""
+    return float(one_decimal(value)) if value is not None else None

@@ -126,7 +126,7 @@ def test_a_supervisor_or_staff_member_gets_403_everywhere_and_changes_nothing(cl
     client.force_login(getattr(cast, who).user)
     before = snapshot()
     checked = 0
-    for url in [*admin_urls(world), "/rekap/", "/rekap/?format=xlsx"]:
+    for url in [*admin_urls(world), "/rekap/", "/rekap/ekspor.xlsx"]:
         if url in PUBLIC:
             continue
         obj = next((o for m, o in world.items() if url.startswith(f"/admin/{m._meta.app_label}/{m._meta.model_name}/")), None)
@@ -140,7 +140,7 @@ def test_a_supervisor_or_staff_member_gets_403_everywhere_and_changes_nothing(cl
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, world):
     before = snapshot()
-    for url in [*admin_urls(world), "/rekap/", "/rekap/?format=xlsx"]:
+    for url in [*admin_urls(world), "/rekap/", "/rekap/ekspor.xlsx"]:
         if url in PUBLIC:
             continue
         for method in ("get", "post"):
@@ -201,7 +201,7 @@ def test_an_admin_gets_every_page(client, cast, world, who):
     user = cast.admin if who == "superuser" else admin_kepegawaian(cast)
     client.force_login(user)
     statuses = {}
-    for url in [*admin_urls(world), "/rekap/", "/rekap/?format=xlsx"]:
+    for url in [*admin_urls(world), "/rekap/", "/rekap/ekspor.xlsx"]:
         statuses[url] = client.get(url).status_code
     expected = {url: expected_for_admin(url, user) for url in statuses}
     assert statuses == expected
@@ -225,7 +225,7 @@ def test_the_group_admin_sees_the_app_on_the_admin_index_and_in_the_roll_up(clie
     assert "/admin/auth/user/" not in page
     page = client.get("/rekap/").content.decode()
     assert "Rekap Instansi" in page and 'data-unit="ROOT"' in page
-    response = client.get("/rekap/?format=xlsx")
+    response = client.get("/rekap/ekspor.xlsx")
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
 
 

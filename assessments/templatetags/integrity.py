@@ -1,6 +1,6 @@
 from django import template
 from django.urls import reverse
-from django.utils.formats import get_format, number_format
+from django.utils.formats import get_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -17,33 +17,41 @@ def localized(obj, field: str) -> str:
     return obj.localized(field)
 
 
+def _decimal(value) -> str:
+    """A number with one decimal and the active locale's separator (scores are below 1,000:
+    no grouping). Plain string work: the roll-up tables call it tens of thousands of times."""
+    return f"{one_decimal(value):.1f}".replace(".", get_format("DECIMAL_SEPARATOR"))
+
+
+def _signed(value) -> tuple[str, str]:
+    """A signed difference with one decimal (+1,5 / −0,8 / ±0,0) and its CSS class; empty
+    when unknown. One minus sign (U+2212) everywhere."""
+    if value is None:
+        return "", ""
+    shown = one_decimal(value)
+    text = _decimal(abs(shown))
+    if shown > 0:
+        return "+" + text, "change-up"
+    if shown < 0:
+        return "−" + text, "change-down"
+    return "±" + text, ""
+
+
 @register.filter
 def score(value) -> str:
     """A score with one decimal in the active locale, or an en dash when there is none."""
-    if value is None:
-        return "–"
-    return number_format(one_decimal(value), 1)
+    return "–" if value is None else _decimal(value)
 
 
 @register.filter
 def change(value) -> str:
     """A signed difference with one decimal (+1,5 / −0,8 / ±0,0), or empty when unknown."""
-    if value is None:
-        return ""
-    rounded = one_decimal(value)
-    if rounded > 0:
-        return "+" + number_format(rounded, 1)
-    if rounded < 0:
-        return "−" + number_format(-rounded, 1)
-    return "±" + number_format(0, 1)
+    return _signed(value)[0]
 
 
 @register.filter
 def change_class(value) -> str:
-    if value is None:
-        return ""
-    rounded = one_decimal(value)
-    return "change-up" if rounded > 0 else "change-down" if rounded < 0 else ""
+    return _signed(value)[1]
 
 
 @register.filter
@@ -89,53 +97,38 @@ def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_cha
     Built in Python rather than with template tags: a province's tree has thousands of rows of
     a dozen cells each, and this is what keeps those pages within their time budget.
     """
-    separator = get_format("DECIMAL_SEPARATOR")
     no_data = escape(_("no data"))
     own_label = escape(_("Staff directly in this unit"))
-
-    def number(value):
-        return "–" if value is None else f"{one_decimal(value):.1f}".replace(".", separator)
-
-    def signed(value):
-        if value is None:
-            return "", ""
-        shown = one_decimal(value)
-        text = f"{abs(shown):.1f}".replace(".", separator)
-        if shown > 0:
-            return "+" + text, "change-up"
-        if shown < 0:
-            return "−" + text, "change-down"
-        return "±" + text, ""
 
     dashboard = reverse("assessments:dashboard", args=["UNIT"])
     query = f"?periode={period.code}"
     lines = []
     for row in rows:
         unit = row.unit
-        css = f" tree-indent-{min(unit.depth - (top.depth if top else 0), 8)}" if indent else ""
+        css = f" tree-indent-{depth_below(unit, top)}" if indent else ""
         if not indent and top is not None and row.key == top.path:  # the unit's own staff
             name = f"<em>{own_label}</em>"
         else:
             name = f'<a href="{dashboard.replace("UNIT", escape(unit.code))}{query}">{escape(unit.name)}</a>'
         mean = row.index_mean
         index_cell = (
-            f'<td class="num grade-{row.grade}" data-col="index">{number(mean)}</td>'
+            f'<td class="num grade-{row.grade}" data-col="index">{score(mean)}</td>'
             if mean is not None
             else f'<td class="num" data-col="index"><span class="text-muted small">{no_data}</span></td>'
         )
         cells = [
             f'<tr data-unit="{escape(unit.code)}"><td class="unit-col{css}">{name}</td>',
             f'<td class="num" data-col="n">{row.counted}</td><td class="num">{row.expected}</td>',
-            f'<td class="num">{number(row.participation)}</td>',
+            f'<td class="num">{score(row.participation)}</td>',
             index_cell,
         ]
         if show_change:
-            text, css = signed(row.index_change)
+            text, css = _signed(row.index_change)
             cells.append(f'<td class="num small {css}">{text}</td>')
         for pillar in pillars:
             value = row.pillar_mean(pillar.pillar_id)
             css = f" grade-{grade_for(value).value}" if value is not None else ""
-            cells.append(f'<td class="num{css}">{number(value)}</td>')
+            cells.append(f'<td class="num{css}">{score(value)}</td>')
         cells.append("</tr>")
         lines.append("".join(cells))
     return mark_safe("\n".join(lines))  # noqa: S308 - every text above is escaped

@@ -15,6 +15,13 @@ from ..forms import LoginForm
 from ..middleware import database_is_down, database_unavailable
 
 
+def query_without_page(request) -> str:
+    """The request's query string without `page`: what a pager's links append ?page=N to."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 def favicon(request):
     # Resolved per request: the hashed static name exists only after collectstatic.
     return redirect(static("favicon.svg"), permanent=True)

@@ -14,16 +14,15 @@ from django.db.models import Max
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import permissions, privacy, rollups, services
 from ..db_router import dashboard_reads
-from ..exports import csv_response, xlsx_response
 from ..models import AccessLog, AssessmentPeriod, AssessmentState, SelfAssessment, WorkUnit
-from ..scoring import Grade, one_decimal
+from ..scoring import Grade, rounded
+from .common import query_without_page
 
 TREND_PERIODS = 8
 STAFF_PAGE_SIZE = 50
@@ -70,11 +69,10 @@ def _period_choice(request):
 
 def _breadcrumb(user, unit: WorkUnit) -> list[WorkUnit]:
     """The unit's ancestors within the user's scope, outermost first, ending with the unit."""
-    prefixes = [unit.path[:length] for length in range(unit.steplen, len(unit.path) + 1, unit.steplen)]
-    return [u for u in WorkUnit.objects.filter(path__in=prefixes).order_by("path") if permissions.unit_in_scope(user, u)]
+    return [u for u in [*unit.get_ancestors(), unit] if permissions.unit_in_scope(user, u)]
 
 
-def _unit_page(request, code: str) -> dict:
+def unit_page(request, code: str) -> dict:
     unit = permissions.get_unit_for_user(request.user, code)
     periods, period, previous = _period_choice(request)
     return {
@@ -101,7 +99,7 @@ def dashboard_home(request):
 @login_required
 @dashboard_reads
 def unit_dashboard(request, code):
-    context = _unit_page(request, code)
+    context = unit_page(request, code)
     unit, period, previous, pillars = context["unit"], context["period"], context["previous_period"], context["pillars"]
     rollup = rollups.unit_rollup(unit=unit, period=period, previous=previous)
     position = context["periods"].index(period)
@@ -119,9 +117,9 @@ def unit_dashboard(request, code):
         "pillar_chart": {
             "labels": [p.localized("name") for p in pillars],
             "datasets": [
-                {"label": str(period), "data": [_chart_value(r["mean"]) for r in pillar_rows]},
+                {"label": str(period), "data": [rounded(r["mean"]) for r in pillar_rows]},
                 *(
-                    [{"label": str(previous), "data": [_chart_value(rollup.previous.pillar_mean(p.pillar_id)) for p in pillars]}]
+                    [{"label": str(previous), "data": [rounded(rollup.previous.pillar_mean(p.pillar_id)) for p in pillars]}]
                     if previous
                     else []
                 ),
@@ -129,15 +127,11 @@ def unit_dashboard(request, code):
         },
         "trend_chart": {
             "labels": [str(p) for p, _r in trend],
-            "datasets": [{"label": _("Integrity index"), "data": [_chart_value(r.index_mean) for _p, r in trend]}],
+            "datasets": [{"label": _("Integrity index"), "data": [rounded(r.index_mean) for _p, r in trend]}],
         },
         "trend": trend,
     }
     return render(request, "assessments/unit_dashboard.html", context)
-
-
-def _chart_value(value):
-    return float(one_decimal(value)) if value is not None else None
 
 
 # "pilar-<id>" sorts by a pillar's column; ASCII digits only, and few of them: int() of "²" or of
@@ -187,15 +181,13 @@ def subunit_rows(request, unit, period, previous, paginate=True):
 @login_required
 @dashboard_reads
 def unit_subunits(request, code):
-    context = _unit_page(request, code)
+    context = unit_page(request, code)
     mode, rows, page = subunit_rows(request, context["unit"], context["period"], context["previous_period"])
-    query = request.GET.copy()
-    query.pop("page", None)
     context |= {
         "tab": "subunits",
         "mode": mode,
         "page": page,
-        "query": query.urlencode(),
+        "query": query_without_page(request),
         "pillar_columns": [{"pillar": p, "key": f"pilar-{p.pillar_id}"} for p in context["pillars"]],
         "rows": rows,
         "sort": request.GET.get("urut", ""),
@@ -204,7 +196,7 @@ def unit_subunits(request, code):
     return render(request, "assessments/unit_subunits.html", context)
 
 
-def _staff_filters(request) -> dict:
+def staff_filters(request) -> dict:
     state = request.GET.get("status", "")
     grade = request.GET.get("predikat", "")
     return {
@@ -219,8 +211,8 @@ def _staff_filters(request) -> dict:
 @login_required
 @dashboard_reads
 def unit_staff(request, code):
-    context = _unit_page(request, code)
-    filters = _staff_filters(request)
+    context = unit_page(request, code)
+    filters = staff_filters(request)
     staff = rollups.staff_table(unit=context["unit"], period=context["period"], viewer=request.user, **filters)
     page = CappedCountPaginator(staff, STAFF_PAGE_SIZE, limit=STAFF_COUNT_LIMIT).get_page(request.GET.get("page"))
     privacy.access_record(
@@ -230,13 +222,11 @@ def unit_staff(request, code):
         period=context["period"],
         people=[employee.pk for employee in page if employee.a_index is not None],
     )
-    query = request.GET.copy()
-    query.pop("page", None)
     context |= {
         "tab": "staff",
         "filters": filters,
         "page": page,
-        "query": query.urlencode(),
+        "query": query_without_page(request),
         "states": [(code, rollups.staff_state_label(code)) for code in (rollups.NOT_STARTED, *AssessmentState.values, rollups.ELSEWHERE)],
         "grades": Grade.choices,
         "me": request.user.pk,
@@ -281,12 +271,10 @@ def bulk_approve(request, code):
 # --- The organisation roll-up (Rekap Instansi), for admins -------------------------------------
 
 
-@login_required
-@dashboard_reads
-def organisation(request):
-    """Every unit as an indented tree with its roll-up, compared with a second period."""
-    if not permissions.is_admin(request.user):
-        raise PermissionDenied
+def organisation_choice(request) -> dict:
+    """What the Rekap Instansi and its export show: the period asked for (else the open or the
+    latest), the period to compare with (else the one before), the level to go down to (else
+    the deepest), the units down to it in tree order, and the period's pillars."""
     periods, period, previous = _period_choice(request)
     compare = next((p for p in periods if p.code == request.GET.get("banding") and p != period), previous)
     deepest = WorkUnit.objects.aggregate(deepest=Max("depth"))["deepest"] or 1
@@ -294,100 +282,30 @@ def organisation(request):
         level = min(max(int(request.GET.get("tingkat", deepest)), 1), deepest)
     except ValueError:
         level = deepest
-    units = rollups.tree_units(unit=None, max_depth=level)
-    pillars = list(period.pillars.order_by("order"))
-    if request.GET.get("format") == "xlsx":
-        rows = rollups.rollups_of(units=list(units), period=period, previous=compare)
-        return _organisation_xlsx(rows, pillars, period, compare)
-    page = Paginator(units, TREE_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = rollups.rollups_of(units=list(page.object_list), period=period, previous=compare)
-    query = request.GET.copy()
-    query.pop("page", None)
-    xlsx = query.copy()
-    xlsx["format"] = "xlsx"
-    return render(
-        request,
-        "assessments/organisation.html",
-        {
-            "periods": periods,
-            "period": period,
-            "compare": compare,
-            "levels": range(1, deepest + 1),
-            "level": level,
-            "rows": rows,
-            "page": page,
-            "query": query.urlencode(),
-            "pillars": pillars,
-            "total": rollups.unit_rollup(unit=None, period=period, previous=compare),
-            "xlsx_query": xlsx.urlencode(),
-        },
-    )
-
-
-def _organisation_xlsx(rows, pillars, period, compare):
-    with translation.override("id"):
-        header = [_("Unit code"), _("Work unit"), _("Level"), _("Assessments counted"), _("Staff expected"),
-                  _("Participation (%)"), _("Integrity index"), _("Grade")]
-        header += [p.name for p in pillars]
-        if compare:
-            header += [_("Index %(period)s") % {"period": compare}, _("Change")]
-        body = []
-        for r in rows:
-            line = [r.unit.code, ("  " * (r.unit.depth - 1)) + r.unit.name, r.unit.depth, r.counted, r.expected,
-                    _cell(r.participation), _cell(r.index_mean), str(Grade(r.grade).label) if r.grade else ""]
-            line += [_cell(r.pillar_mean(p.pillar_id)) for p in pillars]
-            if compare:
-                line += [_cell(r.previous.index_mean), _cell(r.index_change)]
-            body.append(line)
-        return xlsx_response(f"rekap-instansi_{period.code}", f"Rekap {period.code}", header, body)
-
-
-# --- Exports -------------------------------------------------------------------------------
-
-
-def _cell(value):
-    return float(one_decimal(value)) if value is not None else None
+    return {
+        "periods": periods,
+        "period": period,
+        "compare": compare,
+        "levels": range(1, deepest + 1),
+        "level": level,
+        "units": rollups.tree_units(unit=None, max_depth=level),
+        "pillars": list(period.pillars.order_by("order")),
+    }
 
 
 @login_required
 @dashboard_reads
-def unit_export(request, code, table, fmt):
-    context = _unit_page(request, code)
-    unit, period, pillars = context["unit"], context["period"], context["pillars"]
-    with translation.override("id"):  # the header row is Indonesian, whatever the UI language
-        if table == "sub-unit":
-            _mode, rows, _page = subunit_rows(request, unit, period, context["previous_period"], paginate=False)
-            header = [_("Unit code"), _("Work unit"), _("Level"), _("Assessments counted"), _("Staff expected"),
-                      _("Participation (%)"), _("Integrity index"), _("Grade")] + [p.name for p in pillars]
-            body = [
-                [r.unit.code, r.unit.name, r.unit.depth, r.counted, r.expected, _cell(r.participation), _cell(r.index_mean),
-                 str(Grade(r.grade).label) if r.grade else ""] + [_cell(r.pillar_mean(p.pillar_id)) for p in pillars]
-                for r in rows
-            ]
-        else:
-            filters = _staff_filters(request)
-            staff = rollups.staff_table(unit=unit, period=period, viewer=request.user, **filters)
-            privacy.access_record(
-                viewer=request.user,
-                action=AccessLog.Action.STAFF_EXPORT,
-                unit=unit,
-                period=period,
-                people=staff.filter(a_index__isnull=False).values_list("pk", flat=True),
-            )
-            header = [_("Name"), _("NIP"), _("Position"), _("Work unit"), _("State"), _("Integrity index"), _("Grade"), _("Submitted at")]
-            body = (_staff_row(e) for e in staff.iterator(chunk_size=2000))
-        filename = f"{table}_{unit.code}_{period.code}"
-        if fmt == "xlsx":
-            return xlsx_response(filename, f"{period.code} {unit.code}", header, body)
-        return csv_response(filename, header, body)
-
-
-def _staff_row(employee):
-    return [
-        employee.full_name, employee.nip, employee.position, employee.unit.name,
-        str(rollups.staff_state_label(employee.a_state)),
-        _cell(employee.a_index),
-        str(Grade(employee.a_grade).label) if employee.a_grade else "",
-        timezone.localtime(employee.a_submitted_at).strftime("%Y-%m-%d %H:%M") if employee.a_submitted_at else "",
-    ]
-
+def organisation(request):
+    """Every unit as an indented tree with its roll-up, compared with a second period."""
+    if not permissions.is_admin(request.user):
+        raise PermissionDenied
+    context = organisation_choice(request)
+    period, compare = context["period"], context["compare"]
+    page = Paginator(context["units"], TREE_PAGE_SIZE).get_page(request.GET.get("page"))
+    context |= {
+        "rows": rollups.rollups_of(units=list(page.object_list), period=period, previous=compare),
+        "page": page,
+        "query": query_without_page(request),
+        "total": rollups.unit_rollup(unit=None, period=period, previous=compare),
+    }
+    return render(request, "assessments/organisation.html", context)

@@ -1,0 +1,91 @@
+"""CSV and XLSX downloads of the dashboards' tables: a unit's sub-units and staff, and the
+organisation roll-up (Rekap Instansi). The header row is Indonesian whatever the UI language;
+the unit's access comes from `permissions.get_unit_for_user`, the organisation's is admins'."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from .. import permissions, privacy, rollups
+from ..db_router import dashboard_reads
+from ..exports import csv_response, xlsx_response
+from ..models import AccessLog
+from ..scoring import Grade, rounded
+from .dashboards import organisation_choice, staff_filters, subunit_rows, unit_page
+
+
+def _rollup_header(pillars, compare=None) -> list[str]:
+    header = [_("Unit code"), _("Work unit"), _("Level"), _("Assessments counted"), _("Staff expected"),
+              _("Participation (%)"), _("Integrity index"), _("Grade")] + [p.name for p in pillars]
+    if compare:
+        header += [_("Index %(period)s") % {"period": compare}, _("Change")]
+    return header
+
+
+def _rollup_line(row, pillars, *, compare=None, indent: bool = False) -> list:
+    unit = row.unit
+    line = [unit.code, ("  " * (unit.depth - 1)) + unit.name if indent else unit.name, unit.depth, row.counted, row.expected,
+            rounded(row.participation), rounded(row.index_mean), str(Grade(row.grade).label) if row.grade else ""]
+    line += [rounded(row.pillar_mean(p.pillar_id)) for p in pillars]
+    if compare:
+        line += [rounded(row.previous.index_mean), rounded(row.index_change)]
+    return line
+
+
+def _download(fmt: str, filename: str, title: str, header, body):
+    if fmt == "xlsx":
+        return xlsx_response(filename, title, header, body)
+    return csv_response(filename, header, body)
+
+
+@login_required
+@dashboard_reads
+def unit_export(request, code, table, fmt):
+    context = unit_page(request, code)
+    unit, period, pillars = context["unit"], context["period"], context["pillars"]
+    with translation.override("id"):
+        if table == "sub-unit":
+            _mode, rows, _page = subunit_rows(request, unit, period, context["previous_period"], paginate=False)
+            header, body = _rollup_header(pillars), [_rollup_line(r, pillars) for r in rows]
+        else:
+            header, body = _staff_export(request, unit, period)
+        return _download(fmt, f"{table}_{unit.code}_{period.code}", f"{period.code} {unit.code}", header, body)
+
+
+def _staff_export(request, unit, period):
+    staff = rollups.staff_table(unit=unit, period=period, viewer=request.user, **staff_filters(request))
+    privacy.access_record(
+        viewer=request.user,
+        action=AccessLog.Action.STAFF_EXPORT,
+        unit=unit,
+        period=period,
+        people=staff.filter(a_index__isnull=False).values_list("pk", flat=True),
+    )
+    header = [_("Name"), _("NIP"), _("Position"), _("Work unit"), _("State"), _("Integrity index"), _("Grade"), _("Submitted at")]
+    return header, (_staff_line(e) for e in staff.iterator(chunk_size=2000))
+
+
+def _staff_line(employee) -> list:
+    return [
+        employee.full_name, employee.nip, employee.position, employee.unit.name,
+        str(rollups.staff_state_label(employee.a_state)),
+        rounded(employee.a_index),
+        str(Grade(employee.a_grade).label) if employee.a_grade else "",
+        timezone.localtime(employee.a_submitted_at).strftime("%Y-%m-%d %H:%M") if employee.a_submitted_at else "",
+    ]
+
+
+@login_required
+@dashboard_reads
+def organisation_export(request):
+    """The Rekap Instansi as XLSX, with the page's filters (period, comparison, level)."""
+    if not permissions.is_admin(request.user):
+        raise PermissionDenied
+    choice = organisation_choice(request)
+    period, compare, pillars = choice["period"], choice["compare"], choice["pillars"]
+    rows = rollups.rollups_of(units=list(choice["units"]), period=period, previous=compare)
+    with translation.override("id"):
+        header = _rollup_header(pillars, compare)
+        body = [_rollup_line(r, pillars, compare=compare, indent=True) for r in rows]
+        return xlsx_response(f"rekap-instansi_{period.code}", f"Rekap {period.code}", header, body)
