@@ -23,10 +23,11 @@ from treebeard.forms import movenodeform_factory
 from . import privacy, services
 from .admin_imports import ImportAdminMixin
 from .models import (
+    COUNTED_STATES,
+    EDITABLE_STATES,
     AccessLog,
     AssessmentEvent,
     AssessmentPeriod,
-    AssessmentState,
     Employee,
     Indicator,
     PeriodIndicator,
@@ -128,7 +129,7 @@ class UnitFilter(admin.SimpleListFilter):
         if not self.value():
             return queryset
         unit = WorkUnit.objects.filter(code=self.value()).first()
-        return queryset.filter(unit__path__startswith=unit.path) if unit else queryset.none()
+        return queryset.filter(unit.subtree_q("unit")) if unit else queryset.none()
 
 
 class SupervisorAssignmentInline(admin.TabularInline):
@@ -303,8 +304,8 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
-            n_submitted=Count("assessments", filter=Q(assessments__state__in=[AssessmentState.SUBMITTED, AssessmentState.APPROVED])),
-            n_drafts=Count("assessments", filter=Q(assessments__state__in=[AssessmentState.DRAFT, AssessmentState.RETURNED])),
+            n_submitted=Count("assessments", filter=Q(assessments__state__in=COUNTED_STATES)),
+            n_drafts=Count("assessments", filter=Q(assessments__state__in=EDITABLE_STATES)),
         )
 
     @admin.display(description=gettext_lazy("submitted"))
@@ -398,7 +399,7 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, _("%(period)s is closed.") % {"period": period}, messages.SUCCESS)
             return redirect("admin:assessments_assessmentperiod_change", period.pk)
-        waiting = period.assessments.filter(state__in=[AssessmentState.DRAFT, AssessmentState.RETURNED]).count()
+        waiting = period.assessments.filter(state__in=EDITABLE_STATES).count()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -72,13 +72,26 @@ class WorkUnit(MP_Node):
     def __str__(self):
         return f"{self.name} ({self.code})"
 
+    def subtree_q(self, field: str = "") -> Q:
+        """Return a Q selecting this unit and every unit below it: on WorkUnit itself, or on
+        the WorkUnit relation `field` of another model ("unit", "assessment__unit"). The one
+        spelling of "in this subtree" (a `LIKE 'path%'` on the materialized path)."""
+        return Q(**{f"{field}__path__startswith" if field else "path__startswith": self.path})
+
     def subtree(self):
         """Return this unit and every unit below it."""
-        return WorkUnit.objects.filter(path__startswith=self.path)
+        return WorkUnit.objects.filter(self.subtree_q())
 
     def is_within(self, other: "WorkUnit") -> bool:
         """Return True when this unit is `other` or lies below it."""
         return self.path.startswith(other.path)
+
+    @classmethod
+    def chain_paths(cls, path: str) -> list[str]:
+        """Return the paths of the unit at `path` and of its ancestors, root first, computed
+        from the path alone: for code that walks many units up the tree without a query each
+        (treebeard's get_ancestors() costs one query per unit)."""
+        return [path[:length] for length in range(cls.steplen, len(path) + 1, cls.steplen)]
 
 
 class Employee(models.Model):
@@ -351,8 +364,10 @@ class AssessmentState(models.TextChoices):
     APPROVED = "approved", _("Approved")
 
 
-# PRODUCT.md: roll-ups count the assessments that are submitted or approved.
+# Roll-ups count the assessments that are submitted or approved, and only these have an index
+# that stands (docs/RULES.md). The owner can change the others while the period allows it.
 COUNTED_STATES = (AssessmentState.SUBMITTED, AssessmentState.APPROVED)
+EDITABLE_STATES = (AssessmentState.DRAFT, AssessmentState.RETURNED)
 
 
 class SelfAssessment(models.Model):
@@ -395,13 +410,27 @@ class SelfAssessment(models.Model):
         return f"{self.employee.full_name} · {self.period.code}"
 
     @property
+    def is_draft(self) -> bool:
+        return self.state == AssessmentState.DRAFT
+
+    @property
+    def is_returned(self) -> bool:
+        return self.state == AssessmentState.RETURNED
+
+    @property
+    def awaits_review(self) -> bool:
+        return self.state == AssessmentState.SUBMITTED
+
+    @property
     def is_counted(self) -> bool:
+        """Counted in the roll-ups; its index and grade stand and are shown in every list (a
+        returned assessment's earlier index no longer does)."""
         return self.state in COUNTED_STATES
 
     def is_editable(self, today: datetime.date | None = None) -> bool:
         """Return True when the owner may change it: a draft or returned assessment while the
         period takes entries, or a returned one until its return deadline."""
-        if self.state not in (AssessmentState.DRAFT, AssessmentState.RETURNED):
+        if self.state not in EDITABLE_STATES:
             return False
         today = today or timezone.localdate()
         if self.period.accepts_entries(today):

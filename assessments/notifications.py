@@ -35,9 +35,8 @@ def _send(subject_template: str, body_template: str, context: dict, recipients: 
 def nearest_supervisors(employee: Employee, unit: WorkUnit) -> list[Employee]:
     """Return the heads of the closest unit, from `unit` upwards, that has a head other than
     the person (a supervisor's own assessment goes to the level above). One query."""
-    ancestors = [unit.path[:length] for length in range(len(unit.path), 0, -unit.steplen)]
     heads = list(
-        SupervisorAssignment.objects.filter(unit__path__in=ancestors, employee__is_active=True)
+        SupervisorAssignment.objects.filter(unit__path__in=WorkUnit.chain_paths(unit.path), employee__is_active=True)
         .exclude(employee=employee)
         .select_related("employee__user", "unit")
     )

@@ -53,18 +53,38 @@ def unit_in_scope(user, unit: WorkUnit) -> bool:
     return is_admin(user) or any(unit.is_within(top) for top in headed_units(user))
 
 
+def _in_scope_q(user, prefix: str) -> Q:
+    """Assessments (through `prefix`) whose own unit lies in the user's scope; none: Q(pk=None)."""
+    if is_admin(user):
+        return Q(**{f"{prefix}pk__isnull": False})
+    units = Q(**{f"{prefix}pk": None})
+    for top in headed_units(user):
+        units |= top.subtree_q(f"{prefix}unit")
+    return units
+
+
+def _own_q(user, prefix: str) -> Q:
+    return Q(**{f"{prefix}employee__user_id": user.pk})
+
+
 def assessments_in_scope(user, prefix: str = "") -> Q:
     """Return a Q over SelfAssessment fields (reached through `prefix`, e.g. "assessment__")
     selecting the user's own assessments and those whose unit, the unit the person belonged to
     when they submitted, lies in the user's scope. The queryset twin of `assessment_in_scope`:
     where the person works today does not matter (docs/RULES.md, privacy)."""
-    own = Q(**{f"{prefix}employee__user_id": user.pk})
-    if is_admin(user):
-        return own | Q(**{f"{prefix}pk__isnull": False})
-    units = Q()
-    for top in headed_units(user):
-        units |= Q(**{f"{prefix}unit__path__startswith": top.path})
-    return own | units if units else own
+    return _own_q(user, prefix) | _in_scope_q(user, prefix)
+
+
+def viewable_assessments(user, prefix: str = "") -> Q:
+    """The queryset twin of `can_view_assessment`."""
+    handed_in = Q(**{f"{prefix}state__in": VISIBLE_TO_OTHERS})
+    return _own_q(user, prefix) | (handed_in & _in_scope_q(user, prefix))
+
+
+def approvable_assessments(user, prefix: str = "") -> Q:
+    """The queryset twin of `can_approve`."""
+    submitted = Q(**{f"{prefix}state": AssessmentState.SUBMITTED})
+    return submitted & _in_scope_q(user, prefix) & ~_own_q(user, prefix)
 
 
 def scope_roots(user) -> list[WorkUnit]:
@@ -110,10 +130,17 @@ def get_assessment_for_user(user, pk: int) -> SelfAssessment:
 
 
 def can_review(user, assessment: SelfAssessment) -> bool:
-    """A supervisor (or admin) reviews handed-in assessments in scope, never their own."""
+    """A supervisor (or admin) opens the review page of assessments in scope, never their own."""
     if assessment.employee.user_id == user.pk:
         return False
     return unit_in_scope(user, assessment.unit)
+
+
+def can_approve(user, assessment: SelfAssessment) -> bool:
+    """The one rule for approving or returning: a submitted assessment the user may review.
+    Views and templates ask this (a flag in the context); `approvable_assessments` is its
+    queryset twin for the staff table."""
+    return assessment.state == AssessmentState.SUBMITTED and can_review(user, assessment)
 
 
 def get_assessment_for_reviewer(user, pk: int) -> SelfAssessment:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, CharField, F, FilteredRelation, Q, Sum, Value, When
+from django.db.models import BooleanField, Case, CharField, F, FilteredRelation, Q, Sum, Value, When
 from django.utils.translation import gettext as _
 
 from . import permissions
@@ -27,7 +27,6 @@ from .models import (
     Employee,
     PeriodIndicator,
     PeriodPillar,
-    SelfAssessment,
     UnitPeriodIndicatorSummary,
     UnitPeriodPillarSummary,
     UnitPeriodSummary,
@@ -228,7 +227,7 @@ def _own(rows, unit: WorkUnit, children: list[WorkUnit], period: AssessmentPerio
 def tree_units(*, unit: WorkUnit | None, max_depth: int | None = None):
     """Return the queryset of `unit` and every unit below it (every unit when None), in tree
     order, down to `max_depth`: the rows of a tree table, to paginate."""
-    units = WorkUnit.objects.filter(path__startswith=unit.path) if unit else WorkUnit.objects.all()
+    units = unit.subtree() if unit else WorkUnit.objects.all()
     if max_depth is not None:
         units = units.filter(depth__lte=max_depth)
     return units.order_by("path")
@@ -246,14 +245,6 @@ def rollups_of(*, units: list[WorkUnit], period: AssessmentPeriod, previous: Ass
             rollup.previous = rows.get((node.pk, previous.pk)) or Rollup(key=node.pk, period_id=previous.pk)
         result.append(rollup)
     return result
-
-
-def tree_rollups(
-    *, unit: WorkUnit | None, period: AssessmentPeriod, previous: AssessmentPeriod | None = None, max_depth: int | None = None
-) -> list[Rollup]:
-    """Return a roll-up for `unit` and every unit below it (the whole forest when None), in
-    tree order (`rollup.unit.depth` gives the indentation): for exports, which take it all."""
-    return rollups_of(units=list(tree_units(unit=unit, max_depth=max_depth)), period=period, previous=previous)
 
 
 def index_trend(*, unit: WorkUnit | None, periods: list[AssessmentPeriod]) -> list[tuple[AssessmentPeriod, Rollup]]:
@@ -320,6 +311,10 @@ def staff_state_label(code: str | None) -> str:
     return AssessmentState(code).label if code in AssessmentState.values else _("Not started")
 
 
+def _flag(condition: Q) -> Case:
+    return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
 def staff_table(
     *,
     unit: WorkUnit,
@@ -331,7 +326,8 @@ def staff_table(
     search: str = "",
 ):
     """Return the active staff of `unit` (or of its whole subtree) ordered by name, annotated
-    with their assessment of `period` as `viewer` may see it: `a_id`, `a_state`,
+    with their assessment of `period` as `viewer` may see it: the flags `a_viewable` (its
+    result page) and `a_approvable` (permissions.can_approve), and `a_id`, `a_state`,
     `a_submitted_at` for an assessment in the viewer's scope (ELSEWHERE as the state of one
     outside it), and `a_index`, `a_grade` only for a counted one in scope; all None when not
     started. The scope is the assessment's own unit, not the person's unit today
@@ -352,9 +348,11 @@ def staff_table(
             a_index=Case(When(scored, then=F("assessment__index_score"))),
             a_grade=Case(When(scored, then=F("assessment__grade"))),
             a_submitted_at=Case(When(in_scope, then=F("assessment__submitted_at"))),
+            a_viewable=_flag(permissions.viewable_assessments(viewer, prefix="assessment__")),
+            a_approvable=_flag(permissions.approvable_assessments(viewer, prefix="assessment__")),
         )
     )
-    employees = employees.filter(unit__path__startswith=unit.path) if subtree else employees.filter(unit=unit)
+    employees = employees.filter(unit.subtree_q("unit")) if subtree else employees.filter(unit=unit)
     if state == NOT_STARTED:
         employees = employees.filter(assessment__isnull=True)
     elif state:
@@ -365,8 +363,3 @@ def staff_table(
     if search:
         employees = employees.filter(Q(full_name__icontains=search) | Q(nip__startswith=search))
     return employees.select_related("unit").order_by("full_name", "nip")
-
-
-def counted_assessments(*, period: AssessmentPeriod):
-    """Return the queryset of assessments that roll-ups count in `period`."""
-    return SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)

@@ -124,7 +124,7 @@ def test_children_and_tree_add_up(scene, period):
     children = {r.unit.code: r for r in rollups.child_rollups(unit=scene.root, period=period)}
     assert set(children) == {"A", "B", "C"}
     assert (children["A"].counted, children["B"].counted, children["C"].counted) == (5, 1, 0)
-    tree = {r.unit.code: r for r in rollups.tree_rollups(unit=scene.root, period=period)}
+    tree = {r.unit.code: r for r in rollups.rollups_of(units=list(rollups.tree_units(unit=scene.root)), period=period)}
     assert [code for code in tree] == ["ROOT", "A", "A1", "B", "C"]
     assert tree["A1"].counted == 4 and tree["A"].counted == 5 and tree["ROOT"].counted == 6
     assert tree["ROOT"].index_mean == pytest.approx(rollups.unit_rollup(unit=scene.root, period=period).index_mean)

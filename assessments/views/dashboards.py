@@ -69,7 +69,7 @@ def _period_choice(request):
 
 def _breadcrumb(user, unit: WorkUnit) -> list[WorkUnit]:
     """The unit's ancestors within the user's scope, outermost first, ending with the unit."""
-    return [u for u in [*unit.get_ancestors(), unit] if permissions.unit_in_scope(user, u)]
+    return [u for u in [*WorkUnit.objects.get_ancestors(unit), unit] if permissions.unit_in_scope(user, u)]
 
 
 def unit_page(request, code: str) -> dict:
@@ -229,7 +229,6 @@ def unit_staff(request, code):
         "query": query_without_page(request),
         "states": [(code, rollups.staff_state_label(code)) for code in (rollups.NOT_STARTED, *AssessmentState.values, rollups.ELSEWHERE)],
         "grades": Grade.choices,
-        "me": request.user.pk,
     }
     return render(request, "assessments/unit_staff.html", context)
 
@@ -252,7 +251,7 @@ def bulk_approve(request, code):
     found = [pk for pk in ids if 0 < pk < 2**63]
     chosen = list(SelfAssessment.objects.filter(pk__in=found).select_related("employee__user", "unit", "period"))
     refused = len(chosen) != len(ids) or any(
-        a.state != AssessmentState.SUBMITTED or not permissions.can_review(request.user, a) for a in chosen
+        not permissions.can_approve(request.user, a) for a in chosen
     )
     if refused:
         messages.error(request, _("Some selected assessments cannot be approved by you, or are no longer waiting for review. Nothing was approved."))

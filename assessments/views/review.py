@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from .. import permissions, privacy, services
 from ..forms import ReturnForm
-from ..models import AccessLog, AssessmentState
+from ..models import AccessLog
 from .self_assessment import result_context
 
 
@@ -41,6 +41,6 @@ def assessment_review(request, pk):
     context |= {
         "review": True,
         "return_form": return_form,
-        "reviewable": assessment.state == AssessmentState.SUBMITTED,
+        "reviewable": permissions.can_approve(request.user, assessment),
     }
     return render(request, "assessments/result.html", context, status=status)

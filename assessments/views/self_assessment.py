@@ -273,7 +273,7 @@ def result_context(request, assessment: SelfAssessment) -> dict:
         "privacy_min": settings.PRIVACY_MIN_GROUP,
         "chart": chart,
         "events": assessment.events.select_related("actor").all(),
-        "can_review": permissions.can_review(request.user, assessment) and assessment.state == AssessmentState.SUBMITTED,
+        "can_review": permissions.can_approve(request.user, assessment),
     }
 
 

@@ -193,10 +193,9 @@ class Command(BaseCommand):
         profiles = {}
 
         def reviewer_for(employee):
-            unit = employee.unit
-            for length in range(len(unit.path), 0, -unit.steplen):
+            for path in reversed(WorkUnit.chain_paths(employee.unit.path)):  # nearest unit first
                 for code, head in heads.items():
-                    if units[code].path == unit.path[:length] and head.pk != employee.pk:
+                    if units[code].path == path and head.pk != employee.pk:
                         return head.user_id
             return None
 
