@@ -20,7 +20,7 @@ from simple_history.utils import bulk_update_with_history
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from . import services
+from . import services, summaries
 from .admin_imports import ImportAdminMixin
 from .models import (
     AccessLog,
@@ -108,10 +108,10 @@ class WorkUnitAdmin(ImportAdminMixin, TreeAdmin, SimpleHistoryAdmin):
         # The tree form moves the unit (and its subtree) while it saves. Assessments keep
         # pointing at the unit they were attributed to; the roll-ups of the old and new
         # ancestors follow the move.
-        old_ancestors = services.unit_chain(form.instance.pk)[:-1] if change else None
+        old_ancestors = summaries.unit_chain(form.instance.pk)[:-1] if change else None
         unit = super().save_form(request, form, change)
         if change:
-            services.summaries_follow_move(unit=unit, old_ancestors=old_ancestors)
+            summaries.summaries_follow_move(unit=unit, old_ancestors=old_ancestors)
         return unit
 
 

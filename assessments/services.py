@@ -4,7 +4,6 @@ Views call these with validated input; they raise `ServiceError` (with a message
 language) when a business rule refuses the change, and change nothing in that case.
 """
 
-import copy
 import datetime
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,13 +15,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 from treebeard.exceptions import InvalidMoveToDescendant, PathOverflow
 
-from . import imports, notifications
+from . import imports, notifications, summaries
 from .models import (
     COUNTED_STATES,
     AssessmentEvent,
@@ -36,12 +34,8 @@ from .models import (
     PillarScore,
     Rating,
     SelfAssessment,
-    UnitPeriodIndicatorSummary,
-    UnitPeriodPillarSummary,
-    UnitPeriodSummary,
     WorkUnit,
 )
-from .rollups import GRADE_FIELDS
 from .scoring import score_sheet
 from .validators import evidence_extension
 
@@ -146,7 +140,7 @@ def period_open(*, period: AssessmentPeriod) -> AssessmentPeriod:
     period.status = AssessmentPeriod.Status.OPEN
     period.opened_at = timezone.now()
     period.save(update_fields=["status", "opened_at"])
-    period_expected_refresh(period=period)
+    summaries.period_expected_refresh(period=period)
     return period
 
 
@@ -156,72 +150,11 @@ def period_close(*, period: AssessmentPeriod) -> AssessmentPeriod:
     period = AssessmentPeriod.objects.select_for_update().get(pk=period.pk)
     if period.status != AssessmentPeriod.Status.OPEN:
         raise ServiceError(_("Only an open period can be closed."), code="not_open")
-    period_expected_refresh(period=period)
+    summaries.period_expected_refresh(period=period)
     period.status = AssessmentPeriod.Status.CLOSED
     period.closed_at = timezone.now()
     period.save(update_fields=["status", "closed_at"])
     return period
-
-
-def period_expected_refresh(*, period: AssessmentPeriod) -> None:
-    """Recompute how many staff each unit (with everything below it) expects to assess.
-
-    A person is expected in the unit their counted assessment is attributed to, or else in their
-    current unit if they are active; so n never exceeds expected. Two grouped queries, the
-    unit tree, and one upsert, whatever the number of staff.
-    """
-    counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)
-    own: dict[int, int] = {}
-    for row in counted.values("unit_id").annotate(n=Count("id")).order_by():
-        own[row["unit_id"]] = row["n"]
-    waiting = Employee.objects.filter(is_active=True).exclude(pk__in=counted.values("employee_id"))
-    for row in waiting.values("unit_id").annotate(n=Count("id")).order_by():
-        own[row["unit_id"]] = own.get(row["unit_id"], 0) + row["n"]
-    expected = _roll_up(own, lambda total, n: total + n, 0)
-    with transaction.atomic():
-        rollups_touch(period.pk)
-        UnitPeriodSummary.objects.filter(period=period).exclude(unit_id__in=expected).update(expected=0)
-        UnitPeriodSummary.objects.bulk_create(
-            [UnitPeriodSummary(unit_id=unit_id, period=period, expected=n) for unit_id, n in expected.items()],
-            update_conflicts=True,
-            unique_fields=["unit", "period"],
-            update_fields=["expected"],
-            batch_size=1000,
-        )
-
-
-def _roll_up(own: Mapping[int, object], add, zero) -> dict[int, object]:
-    """Given a value per unit for that unit alone, return the value per unit for the unit and
-    everything below it, for every unit that has anything below it. `add(total, value)` returns
-    the new total; `zero` starts each total (copied). One query for the unit tree."""
-    paths = dict(WorkUnit.objects.values_list("id", "path"))
-    by_path = {path: unit_id for unit_id, path in paths.items()}
-    totals: dict[int, object] = {}
-    for unit_id, value in own.items():
-        path = paths[unit_id]
-        for length in range(WorkUnit.steplen, len(path) + 1, WorkUnit.steplen):
-            ancestor = by_path[path[:length]]
-            totals[ancestor] = add(totals.get(ancestor, copy.copy(zero)), value)
-    return totals
-
-
-def unit_chain(unit_id: int) -> list[int]:
-    """Return the ids of the unit and all its ancestors, root first (one query)."""
-    path = WorkUnit.objects.values_list("path", flat=True).get(pk=unit_id)
-    prefixes = [path[:length] for length in range(WorkUnit.steplen, len(path) + 1, WorkUnit.steplen)]
-    return [pk for pk, _path in sorted(WorkUnit.objects.filter(path__in=prefixes).values_list("pk", "path"), key=lambda r: r[1])]
-
-
-def rollups_touch(period_id: int) -> None:
-    """Mark the period's roll-up figures as changed (cached roll-ups are keyed by the version).
-    Call it last in the transaction that changed them: the row lock is then held briefly."""
-    AssessmentPeriod.objects.filter(pk=period_id).update(rollup_version=F("rollup_version") + 1)
-
-
-def expected_refresh_open_periods() -> None:
-    """Call after staff join, move or leave: the open period's expected counts follow."""
-    for period in AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN):
-        period_expected_refresh(period=period)
 
 
 # --- Staff ------------------------------------------------------------------------------------
@@ -243,7 +176,7 @@ def employee_save(*, employee: Employee, email: str = "") -> Employee:
         User.objects.filter(pk=employee.user_id).update(email=email, first_name=employee.full_name[:150], is_active=employee.is_active)
     employee.save()
     if before is None or before != {"unit_id": employee.unit_id, "is_active": employee.is_active}:
-        expected_refresh_open_periods()
+        summaries.expected_refresh_open_periods()
     return employee
 
 
@@ -257,7 +190,7 @@ def employees_set_active(*, employees, active: bool, actor) -> int:
     if changed:
         bulk_update_with_history(changed, Employee, ["is_active"], default_user=actor)
         get_user_model().objects.filter(pk__in=[e.user_id for e in changed]).update(is_active=active)
-        expected_refresh_open_periods()
+        summaries.expected_refresh_open_periods()
     return len(changed)
 
 
@@ -451,8 +384,8 @@ def assessment_submit(*, assessment: SelfAssessment, version: int, actor) -> boo
             for pillar_id, score in sheet.pillar_scores.items()
         )
         _log(assessment, actor, from_state, AssessmentState.SUBMITTED)
-        rollups_touch(assessment.period_id)  # locks the period row: summaries change one at a time
-        summary_apply(assessment=assessment, sign=1, pillar_scores=sheet.pillar_scores)
+        summaries.rollups_touch(assessment.period_id)  # locks the period row: summaries change one at a time
+        summaries.summary_apply(assessment=assessment, sign=1, pillar_scores=sheet.pillar_scores)
         transaction.on_commit(lambda: notifications.assessment_submitted(assessment))
     return True
 
@@ -481,7 +414,7 @@ def assessment_approve(*, assessment: SelfAssessment, reviewer) -> SelfAssessmen
         assessment.version += 1
         assessment.save(update_fields=["state", "reviewed_at", "reviewed_by", "version", "updated_at"])
         _log(assessment, reviewer, AssessmentState.SUBMITTED, AssessmentState.APPROVED)
-        rollups_touch(assessment.period_id)
+        summaries.rollups_touch(assessment.period_id)
         transaction.on_commit(lambda: notifications.assessment_approved(assessment))
     return assessment
 
@@ -505,8 +438,8 @@ def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> Sel
     with transaction.atomic():
         assessment = _lock_submitted(assessment)
         scores = {ps.pillar_id: Fraction(ps.score) for ps in assessment.pillar_scores.all()}
-        rollups_touch(assessment.period_id)
-        summary_apply(assessment=assessment, sign=-1, pillar_scores=scores)
+        summaries.rollups_touch(assessment.period_id)
+        summaries.summary_apply(assessment=assessment, sign=-1, pillar_scores=scores)
         assessment.state = AssessmentState.RETURNED
         assessment.return_note = note
         assessment.reviewed_at = timezone.now()
@@ -521,142 +454,6 @@ def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> Sel
         _log(assessment, reviewer, AssessmentState.SUBMITTED, AssessmentState.RETURNED, note)
         transaction.on_commit(lambda: notifications.assessment_returned(assessment))
     return assessment
-
-
-# --- Summary tables ----------------------------------------------------------------------------
-
-
-def summary_apply(*, assessment: SelfAssessment, sign: int, pillar_scores: Mapping[int, Fraction]) -> None:
-    """Add (sign=1) or remove (sign=-1) one counted assessment to the summary rows of its unit
-    and of every unit above it.
-
-    Runs inside the caller's transaction, after `rollups_touch` has locked the period row: the
-    summary rows are then always locked in the same order, and the increments are done by the
-    database (F expressions), so concurrent submits never lose a count.
-    """
-    chain, period_id = unit_chain(assessment.unit_id), assessment.period_id
-    UnitPeriodSummary.objects.bulk_create([UnitPeriodSummary(unit_id=u, period_id=period_id) for u in chain], ignore_conflicts=True)
-    grade_field = GRADE_FIELDS[assessment.grade]
-    UnitPeriodSummary.objects.filter(unit_id__in=chain, period_id=period_id).update(
-        counted=F("counted") + sign,
-        index_sum=F("index_sum") + sign * assessment.index_score,
-        **{grade_field: F(grade_field) + sign},
-    )
-
-    masters = dict(PeriodPillar.objects.filter(pk__in=pillar_scores).values_list("pk", "pillar_id"))
-    pillar_values = {masters[pk]: float(score) for pk, score in pillar_scores.items()}
-    UnitPeriodPillarSummary.objects.bulk_create(
-        [UnitPeriodPillarSummary(unit_id=u, period_id=period_id, pillar_id=pk) for u in chain for pk in pillar_values],
-        ignore_conflicts=True,
-    )
-    UnitPeriodPillarSummary.objects.filter(unit_id__in=chain, period_id=period_id, pillar_id__in=pillar_values).update(
-        counted=F("counted") + sign,
-        score_sum=F("score_sum")
-        + Case(*[When(pillar_id=pk, then=Value(sign * v)) for pk, v in pillar_values.items()], output_field=FloatField()),
-    )
-
-    ratings = dict(assessment.ratings.values_list("indicator_id", "score"))
-    UnitPeriodIndicatorSummary.objects.bulk_create(
-        [UnitPeriodIndicatorSummary(unit_id=u, period_id=period_id, indicator_id=pk) for u in chain for pk in ratings],
-        ignore_conflicts=True,
-    )
-    UnitPeriodIndicatorSummary.objects.filter(unit_id__in=chain, period_id=period_id, indicator_id__in=ratings).update(
-        counted=F("counted") + sign,
-        score_sum=F("score_sum")
-        + Case(*[When(indicator_id=pk, then=Value(sign * s)) for pk, s in ratings.items()], output_field=IntegerField()),
-    )
-
-
-@transaction.atomic
-def summary_rebuild(*, period: AssessmentPeriod) -> None:
-    """Recompute the counted figures of every summary row of `period` from the assessments
-    (after a bulk load, or to repair): grouped per unit in the database, then added up the
-    unit tree. `expected` is left as it is."""
-    rollups_touch(period.pk)
-    counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)
-    fields = ["counted", "index_sum", *GRADE_FIELDS.values()]
-    own = {
-        row.pop("unit_id"): row
-        for row in counted.values("unit_id").annotate(
-            counted=Count("id"),
-            index_sum=Sum("index_score"),
-            **{name: Count("id", filter=Q(grade=grade)) for grade, name in GRADE_FIELDS.items()},
-        ).order_by()
-    }
-    totals = _roll_up(own, lambda total, row: {f: total[f] + (row[f] or 0) for f in fields}, dict.fromkeys(fields, 0))
-    UnitPeriodSummary.objects.filter(period=period).update(**dict.fromkeys(fields, 0))
-    UnitPeriodSummary.objects.bulk_create(
-        [UnitPeriodSummary(unit_id=unit_id, period=period, **row) for unit_id, row in totals.items()],
-        update_conflicts=True,
-        unique_fields=["unit", "period"],
-        update_fields=fields,
-        batch_size=1000,
-    )
-    pairs = [
-        (UnitPeriodPillarSummary, "pillar_id", PillarScore.objects.filter(assessment__in=counted).values_list(
-            "assessment__unit_id", "pillar__pillar_id").annotate(n=Count("id"), total=Sum("score")).order_by()),
-        (UnitPeriodIndicatorSummary, "indicator_id", Rating.objects.filter(assessment__in=counted).values_list(
-            "assessment__unit_id", "indicator_id").annotate(n=Count("id"), total=Sum("score")).order_by()),
-    ]
-    for model, key, rows in pairs:
-        own_sums: dict[int, dict] = {}
-        for unit_id, item, n, total in rows:
-            own_sums.setdefault(unit_id, {})[item] = (n, total)
-
-        def add(total, sums):
-            for item, (n, value) in sums.items():
-                before = total.get(item, (0, 0))
-                total[item] = (before[0] + n, before[1] + value)
-            return total
-
-        model.objects.filter(period=period).delete()
-        model.objects.bulk_create(
-            [
-                model(unit_id=unit_id, period=period, counted=n, score_sum=value, **{key: item})
-                for unit_id, sums in _roll_up(own_sums, add, {}).items()
-                for item, (n, value) in sums.items()
-            ],
-            batch_size=2000,
-        )
-
-
-@transaction.atomic
-def unit_move(*, unit: WorkUnit, target: WorkUnit, position: str = "last-child") -> WorkUnit:
-    """Move a unit (with its subtree) in the tree. Its past assessments stay attributed to it,
-    and every roll-up follows (see summaries_follow_move)."""
-    old_ancestors = unit_chain(unit.pk)[:-1]
-    WorkUnit.objects.move(unit, target, position)
-    return summaries_follow_move(unit=unit, old_ancestors=old_ancestors)
-
-
-@transaction.atomic
-def summaries_follow_move(*, unit: WorkUnit, old_ancestors: list[int]) -> WorkUnit:
-    """After `unit` moved from under `old_ancestors`: the summary rows of its old ancestors lose
-    its figures and those of its new ones gain them, for every period, so that every roll-up
-    stays exact without recomputing anything."""
-    old_chain = old_ancestors
-    new_chain = unit_chain(unit.pk)[:-1]
-    leaving = [u for u in old_chain if u not in new_chain]
-    joining = [u for u in new_chain if u not in old_chain]
-    if not (leaving or joining):
-        return WorkUnit.objects.get(pk=unit.pk)
-    for period_id in UnitPeriodSummary.objects.filter(unit=unit).values_list("period_id", flat=True):
-        rollups_touch(period_id)
-    fields = ["counted", "expected", "index_sum", *GRADE_FIELDS.values()]
-    for model, key, moved_fields in (
-        (UnitPeriodSummary, None, fields),
-        (UnitPeriodPillarSummary, "pillar_id", ["counted", "score_sum"]),
-        (UnitPeriodIndicatorSummary, "indicator_id", ["counted", "score_sum"]),
-    ):
-        for moved in model.objects.filter(unit=unit):
-            match = {"period_id": moved.period_id, **({key: getattr(moved, key)} if key else {})}
-            model.objects.bulk_create([model(unit_id=u, **match) for u in joining], ignore_conflicts=True)
-            for chain, sign in ((leaving, -1), (joining, 1)):
-                model.objects.filter(unit_id__in=chain, **match).update(
-                    **{f: F(f) + sign * getattr(moved, f) for f in moved_fields}
-                )
-    return WorkUnit.objects.get(pk=unit.pk)
-
 
 
 # --- Imports of staff and work units (the admin's "Impor") ----------------------------------------
@@ -784,7 +581,7 @@ def staff_import(*, rows: Sequence[imports.StaffRow], actor) -> ImportSummary:
             # the e-mail): the audit trail shows who changed it.
             _update_rows(Employee, changed_employees, sorted(changed_fields - {"email"}))
             Employee.history.bulk_history_create(changed_employees, batch_size=1000, update=True, default_user=actor)
-            expected_refresh_open_periods()
+            summaries.expected_refresh_open_periods()
     except IntegrityError:  # another import or an admin created the same NIP meanwhile
         raise _changed_meanwhile()
     return ImportSummary(
@@ -824,12 +621,12 @@ def units_import(*, rows: Sequence[imports.UnitRow], actor) -> ImportSummary:
                 elif item.action == imports.UPDATE:
                     unit = item.target
                     if any(change.field == "parent" for change in item.changes):
-                        old_ancestors = unit_chain(unit.pk)[:-1]
+                        old_ancestors = summaries.unit_chain(unit.pk)[:-1]
                         if parent is None:
                             WorkUnit.objects.move(unit, WorkUnit.objects.get_last_root_node(), "last-sibling")
                         else:
                             WorkUnit.objects.move(unit, parent, "last-child")
-                        summaries_follow_move(unit=unit, old_ancestors=old_ancestors)
+                        summaries.summaries_follow_move(unit=unit, old_ancestors=old_ancestors)
                     unit.name = row.name
                     unit._change_reason = _import_reason(item.changes)
                     changed.append(unit)
