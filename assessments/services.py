@@ -621,12 +621,8 @@ def units_import(*, rows: Sequence[imports.UnitRow], actor) -> ImportSummary:
                 elif item.action == imports.UPDATE:
                     unit = item.target
                     if any(change.field == "parent" for change in item.changes):
-                        old_ancestors = summaries.unit_chain(unit.pk)[:-1]
-                        if parent is None:
-                            WorkUnit.objects.move(unit, WorkUnit.objects.get_last_root_node(), "last-sibling")
-                        else:
-                            WorkUnit.objects.move(unit, parent, "last-child")
-                        summaries.summaries_follow_move(unit=unit, old_ancestors=old_ancestors)
+                        target, position = (parent, "last-child") if parent is not None else (WorkUnit.objects.get_last_root_node(), "last-sibling")
+                        summaries.unit_move(unit=unit, target=target, position=position)
                     unit.name = row.name
                     unit._change_reason = _import_reason(item.changes)
                     changed.append(unit)

@@ -8,7 +8,8 @@ Submitting or returning an assessment adds or removes it along its unit's chain 
 """
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from fractions import Fraction
 
 from django.db import transaction
@@ -185,26 +186,37 @@ def summary_rebuild(*, period: AssessmentPeriod) -> None:
         )
 
 
-@transaction.atomic
 def unit_move(*, unit: WorkUnit, target: WorkUnit, position: str = "last-child") -> WorkUnit:
-    """Move a unit (with its subtree) in the tree. Its past assessments stay attributed to it,
-    and every roll-up follows (see summaries_follow_move)."""
-    old_ancestors = unit_chain(unit.pk)[:-1]
-    WorkUnit.objects.move(unit, target, position)
-    return summaries_follow_move(unit=unit, old_ancestors=old_ancestors)
+    """Move a unit (with its subtree) in the tree; return it as stored now. Its past assessments
+    stay attributed to it, and every roll-up follows in the same transaction (see
+    summaries_follow_move)."""
+    with summaries_follow_move(unit):
+        WorkUnit.objects.move(unit, target, position)
+    return WorkUnit.objects.get(pk=unit.pk)
 
 
-@transaction.atomic
-def summaries_follow_move(*, unit: WorkUnit, old_ancestors: list[int]) -> WorkUnit:
-    """After `unit` moved from under `old_ancestors`: the summary rows of its old ancestors lose
-    its figures and those of its new ones gain them, for every period, so that every roll-up
-    stays exact without recomputing anything."""
-    old_chain = old_ancestors
-    new_chain = unit_chain(unit.pk)[:-1]
-    leaving = [u for u in old_chain if u not in new_chain]
-    joining = [u for u in new_chain if u not in old_chain]
+@contextmanager
+def summaries_follow_move(unit: WorkUnit) -> Iterator[None]:
+    """Wrap whatever moves `unit` in the tree: treebeard's move (`unit_move`) or the admin's tree
+    form, which moves the unit while it saves. Once it has moved, the summary rows of its old
+    ancestors have lost its figures and those of its new ones gained them, for every period,
+    so that every roll-up stays exact without recomputing anything."""
+    with transaction.atomic():
+        old_chain = unit_chain(unit.pk)[:-1]
+        yield
+        new_chain = unit_chain(unit.pk)[:-1]
+        _summaries_shift(
+            unit=unit,
+            leaving=[u for u in old_chain if u not in new_chain],
+            joining=[u for u in new_chain if u not in old_chain],
+        )
+
+
+def _summaries_shift(*, unit: WorkUnit, leaving: list[int], joining: list[int]) -> None:
+    """Take the figures of `unit`'s summary rows off the rows of the units `leaving` and add
+    them to those of the units `joining`."""
     if not (leaving or joining):
-        return WorkUnit.objects.get(pk=unit.pk)
+        return
     for period_id in UnitPeriodSummary.objects.filter(unit=unit).values_list("period_id", flat=True):
         rollups_touch(period_id)
     fields = ["counted", "expected", "index_sum", *GRADE_FIELDS.values()]
@@ -220,4 +232,3 @@ def summaries_follow_move(*, unit: WorkUnit, old_ancestors: list[int]) -> WorkUn
                 model.objects.filter(unit_id__in=chain, **match).update(
                     **{f: F(f) + sign * getattr(moved, f) for f in moved_fields}
                 )
-    return WorkUnit.objects.get(pk=unit.pk)
