@@ -5,22 +5,19 @@ language) when a business rule refuses the change, and change nothing in that ca
 """
 
 import datetime
-import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import PurePath
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
-from treebeard.exceptions import InvalidMoveToDescendant, PathOverflow
+from simple_history.utils import bulk_update_with_history
 
-from . import imports, notifications, summaries
+from . import notifications, summaries
 from .models import (
     COUNTED_STATES,
     AssessmentEvent,
@@ -34,7 +31,6 @@ from .models import (
     PillarScore,
     Rating,
     SelfAssessment,
-    WorkUnit,
 )
 from .scoring import score_sheet
 from .validators import evidence_extension
@@ -454,184 +450,3 @@ def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> Sel
         _log(assessment, reviewer, AssessmentState.SUBMITTED, AssessmentState.RETURNED, note)
         transaction.on_commit(lambda: notifications.assessment_returned(assessment))
     return assessment
-
-
-# --- Imports of staff and work units (the admin's "Impor") ----------------------------------------
-
-
-@dataclass
-class ImportSummary:
-    created: int
-    updated: int
-    unchanged: int
-
-
-def _unusable_password() -> str:
-    # What make_password(None) stores, a "!" and a random tail (so that password-reset tokens
-    # stay unguessable), made with one call to secrets instead of forty: 20,000 new accounts
-    # would otherwise spend most of a second here.
-    return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
-
-
-def _import_refused(plan: imports.Plan) -> ServiceError:
-    first = plan.errors[0]
-    return ServiceError(
-        _(
-            "Nothing was imported: the data changed since the preview and %(count)s row(s) now have a problem "
-            "(row %(row)s, %(column)s: %(message)s). Upload the file again to see them all."
-        )
-        % {"count": len(plan.errors), "row": first.row, "column": first.column, "message": first.message},
-        code="import_invalid",
-    )
-
-
-def _changed_meanwhile() -> ServiceError:
-    return ServiceError(
-        _("Nothing was imported: someone changed the same records while the import ran. Upload the file again."),
-        code="import_conflict",
-    )
-
-
-def _import_reason(changes: Iterable[imports.Change] = ()) -> str:
-    # Shown in each record's history; simple_history keeps 100 characters of it.
-    labels = ", ".join(change.label for change in changes)
-    reason = _("File import: %(fields)s") % {"fields": labels} if labels else _("File import")
-    return reason[:100]
-
-
-def _update_rows(model, objs: Sequence, fields: Sequence[str]) -> None:
-    """Write `fields` of rows that exist, from complete instances loaded in this transaction.
-
-    Django's bulk_update sends a CASE WHEN id=... per row and field, which takes some fifteen
-    seconds for 20,000 staff; an INSERT ... ON CONFLICT (id) DO UPDATE of the same rows (on
-    PostgreSQL and SQLite) takes a fraction of a second. Only `fields` are overwritten.
-    """
-    if objs and fields:
-        model._default_manager.bulk_create(
-            objs, batch_size=1000, update_conflicts=True, unique_fields=[model._meta.pk.name], update_fields=fields
-        )
-
-
-def staff_import(*, rows: Sequence[imports.StaffRow], actor) -> ImportSummary:
-    """Create and update staff from checked import rows, all or nothing.
-
-    Staff are matched by NIP; new ones get a login account named after their NIP with an
-    unusable password (they choose one through "Lupa kata sandi"). Staff not in `rows` are
-    left alone. Every created or changed employee gets a history record naming `actor`.
-    Raises ServiceError, and writes nothing, when a row no longer fits the database.
-    """
-    User = get_user_model()
-    try:
-        with transaction.atomic():
-            plan = imports.plan_staff(rows, lock=True)
-            if plan.errors:
-                raise _import_refused(plan)
-            new_users, new_employees, changed_users, changed_employees = [], [], [], []
-            changed_fields: set[str] = set()
-            for item in plan.items:
-                row = item.row
-                unit_id = plan.unit_ids[row.unit_code]
-                if item.action == imports.CREATE:
-                    user = item.account
-                    if user is None:
-                        user = User(username=row.nip, email=row.email, first_name=row.full_name[:150], password=_unusable_password())
-                        new_users.append(user)
-                    elif row.email or not user.first_name:
-                        user.email = row.email or user.email
-                        user.first_name = user.first_name or row.full_name[:150]
-                        changed_users.append(user)
-                    new_employees.append(
-                        Employee(user=user, nip=row.nip, full_name=row.full_name, position=row.position or "", unit_id=unit_id)
-                    )
-                elif item.action == imports.UPDATE:
-                    employee = item.target
-                    for change in item.changes:
-                        if change.field == "email":
-                            employee.user.email = row.email
-                        elif change.field == "full_name":
-                            employee.full_name = row.full_name
-                            employee.user.first_name = row.full_name[:150]  # the name shown on reviews
-                        elif change.field == "position":
-                            employee.position = row.position
-                        elif change.field == "unit":
-                            employee.unit_id = unit_id
-                        elif change.field == "is_active":
-                            employee.is_active = True
-                        changed_fields.add(change.field)
-                    if {"email", "full_name"} & {change.field for change in item.changes}:
-                        changed_users.append(employee.user)
-                    employee._change_reason = _import_reason(item.changes)
-                    changed_employees.append(employee)
-
-            User.objects.bulk_create(new_users, batch_size=1000)
-            if new_users and new_users[0].pk is None:  # a backend that does not return ids
-                ids = {}
-                for chunk in imports.chunks([user.username for user in new_users]):
-                    ids.update(User.objects.filter(username__in=chunk).values_list("username", "pk"))
-                for user in new_users:
-                    user.pk = ids[user.username]
-            for employee in new_employees:
-                employee.user_id = employee.user.pk
-            _update_rows(User, changed_users, ["email", "first_name"])
-            bulk_create_with_history(
-                new_employees, Employee, batch_size=1000, default_user=actor, default_change_reason=_import_reason()
-            )
-            # What bulk_update_with_history does, with the faster write. An e-mail change alone
-            # updates no Employee column, yet still gets its history record (its reason names
-            # the e-mail): the audit trail shows who changed it.
-            _update_rows(Employee, changed_employees, sorted(changed_fields - {"email"}))
-            Employee.history.bulk_history_create(changed_employees, batch_size=1000, update=True, default_user=actor)
-            summaries.expected_refresh_open_periods()
-    except IntegrityError:  # another import or an admin created the same NIP meanwhile
-        raise _changed_meanwhile()
-    return ImportSummary(
-        created=plan.count(imports.CREATE), updated=plan.count(imports.UPDATE), unchanged=plan.count(imports.UNCHANGED)
-    )
-
-
-def units_import(*, rows: Sequence[imports.UnitRow], actor) -> ImportSummary:
-    """Create, rename and move work units from checked import rows, all or nothing.
-
-    New units go under their parent (the plan orders parents first, wherever they stand in the
-    file); an existing unit whose parent code differs moves, with everything below it. Units
-    not in `rows` stay as they are. Raises ServiceError, and writes nothing, when a row no
-    longer fits the tree.
-    """
-    try:
-        with transaction.atomic():
-            plan = imports.plan_units(rows)
-            if plan.errors:
-                raise _import_refused(plan)
-            units = {unit.code: unit for unit in (item.target for item in plan.items) if unit is not None}
-            missing_parents = {item.row.parent_code for item in plan.items} - set(units) - {""}
-            units.update({unit.code: unit for unit in WorkUnit.objects.filter(code__in=missing_parents)})
-            changed = []
-            for item in plan.items:  # parents first
-                row = item.row
-                parent = units[row.parent_code] if row.parent_code else None
-                if item.action == imports.CREATE:
-                    unit = WorkUnit(code=row.code, name=row.name)
-                    # The tree methods save() one node at a time: history comes from the signal.
-                    unit._history_user = actor
-                    unit._change_reason = _import_reason()
-                    if parent is None:
-                        units[row.code] = WorkUnit.objects.add_root(instance=unit)
-                    else:
-                        units[row.code] = WorkUnit.objects.add_child(parent, instance=unit)
-                elif item.action == imports.UPDATE:
-                    unit = item.target
-                    if any(change.field == "parent" for change in item.changes):
-                        target, position = (parent, "last-child") if parent is not None else (WorkUnit.objects.get_last_root_node(), "last-sibling")
-                        summaries.unit_move(unit=unit, target=target, position=position)
-                    unit.name = row.name
-                    unit._change_reason = _import_reason(item.changes)
-                    changed.append(unit)
-            # The path is not part of a unit's history, so a move is recorded through the
-            # reason ("parent unit") of the history record written here.
-            bulk_update_with_history(changed, WorkUnit, ["name"], batch_size=500, default_user=actor)
-            # Nobody changed unit: the roll-ups followed each move above, nothing else to refresh.
-    except (IntegrityError, PathOverflow, InvalidMoveToDescendant):
-        raise _changed_meanwhile()
-    return ImportSummary(
-        created=plan.count(imports.CREATE), updated=plan.count(imports.UPDATE), unchanged=plan.count(imports.UNCHANGED)
-    )
