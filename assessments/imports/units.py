@@ -83,47 +83,61 @@ def plan_units(rows: Sequence[UnitRow], *, headers: Mapping[str, str] | None = N
     parents may be defined anywhere in the file or already exist.
     """
     names = files.header_names(UNIT_COLUMNS, headers)
-    plan = Plan()
     units = {unit.code: unit for unit in WorkUnit.objects.only("id", "code", "name", "path", "depth", "is_active")}
-    by_path = {unit.path: unit for unit in units.values()}
-    steplen = WorkUnit.steplen
-
-    def stored_parent(unit: WorkUnit) -> str:
-        return by_path[unit.path[:-steplen]].code if unit.depth > 1 and unit.path[:-steplen] in by_path else ""
-
-    # The tree as it would be after the import: stored parents, overridden by the file.
-    parent_of = {code: stored_parent(unit) for code, unit in units.items()}
+    stored_parent = _stored_parents(units.values())
     in_file = {row.code: row for row in rows}
-    parent_of.update({code: row.parent_code for code, row in in_file.items()})
-    defined = set(units) | set(in_file) | set(also_defined)
+    # The tree as it would be after the import: stored parents, overridden by the file.
+    parent_of = stored_parent | {code: row.parent_code for code, row in in_file.items()}
 
-    bad: set[str] = set()
+    plan = Plan()
+    bad = _unknown_parents(rows, set(units) | set(in_file) | set(also_defined), names, plan.errors)
+    depth = _depths(rows, parent_of, in_file, names, bad, plan.errors)
+    if plan.errors:
+        return plan
+    for row in sorted(rows, key=lambda row: (depth[row.code], row.row)):
+        plan.items.append(_plan_unit(row, units.get(row.code), stored_parent))
+    return plan
+
+
+def _stored_parents(units: Iterable[WorkUnit]) -> dict[str, str]:
+    """Each unit's parent code ("" for a root), from the paths of the whole table."""
+    by_path = {unit.path: unit for unit in units}
+    steplen = WorkUnit.steplen
+    return {
+        unit.code: by_path[unit.path[:-steplen]].code if unit.depth > 1 and unit.path[:-steplen] in by_path else ""
+        for unit in by_path.values()
+    }
+
+
+def _unknown_parents(rows: Sequence[UnitRow], defined: set[str], names: Mapping[str, str], errors: list[RowError]) -> set[str]:
+    """Add an error for each row whose parent is neither stored nor in the file; return their codes."""
+    bad = set()
     for row in rows:
         if row.parent_code and row.parent_code not in defined:
-            plan.errors.append(
-                RowError(
-                    row.row,
-                    names["parent_code"],
-                    _("There is no unit with the code “%(code)s”, neither in the database nor in this file.") % {"code": row.parent_code},
-                )
-            )
+            message = _("There is no unit with the code “%(code)s”, neither in the database nor in this file.") % {"code": row.parent_code}
+            errors.append(RowError(row.row, names["parent_code"], message))
             bad.add(row.code)
+    return bad
 
-    # Each unit has one parent, so a loop shows up as a unit met twice while climbing towards
-    # the root. Climbing also gives every unit its depth in the final tree.
+
+def _depths(
+    rows: Sequence[UnitRow],
+    parent_of: Mapping[str, str],
+    in_file: Mapping[str, UnitRow],
+    names: Mapping[str, str],
+    bad: set[str],
+    errors: list[RowError],
+) -> dict[str, int]:
+    """Return each unit's depth in the tree after the import (a root is 1), climbing from every
+    row towards the root; add an error for each row whose parents form a loop."""
+    # Each unit has one parent, so a loop shows up as a unit met twice while climbing.
     depth: dict[str, int] = {}
     for row in rows:
         chain: list[str] = []
         code = row.code
         while code and code not in depth:
             if code in chain:
-                loop = chain[chain.index(code) :]
-                text = " → ".join([*loop, code])
-                for member in loop:
-                    if member in in_file and member not in bad:
-                        message = _("The parent units form a loop: %(loop)s.") % {"loop": text}
-                        plan.errors.append(RowError(in_file[member].row, names["parent_code"], message))
-                        bad.add(member)
+                _loop_errors(chain[chain.index(code) :], in_file, names, bad, errors)
                 break
             chain.append(code)
             code = parent_of.get(code, "")
@@ -131,22 +145,28 @@ def plan_units(rows: Sequence[UnitRow], *, headers: Mapping[str, str] | None = N
         for member in reversed(chain):
             level += 1
             depth[member] = level
-    if plan.errors:
-        return plan
+    return depth
 
-    for row in sorted(rows, key=lambda row: (depth[row.code], row.row)):
-        unit = units.get(row.code)
-        if unit is None:
-            plan.items.append(PlanItem(row, CREATE))
-            continue
-        changes = []
-        if unit.name != row.name:
-            changes.append(Change("name", str(WorkUnit._meta.get_field("name").verbose_name), unit.name, row.name))
-        old_parent = stored_parent(unit)
-        if old_parent != row.parent_code:
-            changes.append(Change("parent", _("parent unit"), old_parent or "–", row.parent_code or "–"))
-        plan.items.append(PlanItem(row, UPDATE if changes else UNCHANGED, changes, target=unit))
-    return plan
+
+def _loop_errors(loop: list[str], in_file: Mapping[str, UnitRow], names: Mapping[str, str], bad: set[str], errors: list[RowError]) -> None:
+    text = " → ".join([*loop, loop[0]])
+    for member in loop:
+        if member in in_file and member not in bad:
+            message = _("The parent units form a loop: %(loop)s.") % {"loop": text}
+            errors.append(RowError(in_file[member].row, names["parent_code"], message))
+            bad.add(member)
+
+
+def _plan_unit(row: UnitRow, unit: WorkUnit | None, stored_parent: Mapping[str, str]) -> PlanItem:
+    if unit is None:
+        return PlanItem(row, CREATE)
+    changes = []
+    if unit.name != row.name:
+        changes.append(Change("name", str(WorkUnit._meta.get_field("name").verbose_name), unit.name, row.name))
+    old_parent = stored_parent[unit.code]
+    if old_parent != row.parent_code:
+        changes.append(Change("parent", _("parent unit"), old_parent or "–", row.parent_code or "–"))
+    return PlanItem(row, UPDATE if changes else UNCHANGED, changes, target=unit)
 
 
 def units_import(*, rows: Sequence[UnitRow], actor) -> ImportSummary:
