@@ -240,55 +240,8 @@ def assessment_save_draft(
     """
     with transaction.atomic():
         assessment, created = _lock_or_create(employee=employee, period=period, actor=actor)
-        if not created and assessment.version != version:
-            raise StaleDraft(
-                _(
-                    "This draft was changed in another tab or device at %(time)s. Your answers on this page "
-                    "have not been saved yet: check them and save again to keep them."
-                )
-                % {"time": timezone.localtime(assessment.updated_at).strftime("%H:%M:%S")},
-                code="stale",
-            )
-        if not assessment.is_editable():
-            raise ServiceError(editability_message(assessment), code="not_editable")
-        valid_ids = {indicator.pk for pillar in period.questionnaire() for indicator in pillar.indicators.all()}
-        unknown = set(answers) - valid_ids
-        if unknown:
-            raise ServiceError(_("The form contained an indicator that is not part of this period."), code="unknown_indicator")
-
-        existing = {rating.indicator_id: rating for rating in assessment.ratings.all()}
-        to_create, to_update, to_delete, stale_files = [], [], [], []
-        for indicator_id, answer in answers.items():
-            rating = existing.get(indicator_id)
-            keeps_file = rating is not None and rating.evidence and not answer.clear_evidence and answer.evidence is None
-            if answer.is_empty and not keeps_file:
-                if rating is not None:
-                    to_delete.append(rating.pk)
-                    if rating.evidence:
-                        stale_files.append(rating.evidence.name)
-                continue
-            if rating is None:
-                rating = Rating(assessment=assessment, indicator_id=indicator_id)
-                to_create.append(rating)
-            elif (rating.score, rating.note) != (answer.score, answer.note) or answer.evidence or answer.clear_evidence:
-                to_update.append(rating)  # an autosave usually changes one or two answers
-            rating.score, rating.note = answer.score, answer.note
-            if (answer.clear_evidence or answer.evidence is not None) and rating.evidence:
-                stale_files.append(rating.evidence.name)
-                rating.evidence, rating.evidence_name = "", ""
-            if answer.evidence is not None:
-                # Stored under a random name with the extension of what the content is.
-                rating.evidence.save("evidence" + (evidence_extension(answer.evidence) or ""), answer.evidence, save=False)
-                rating.evidence_name = PurePath(answer.evidence.name).name[-255:]
-        Rating.objects.filter(pk__in=to_delete).delete()
-        Rating.objects.bulk_create(to_create)
-        # One UPDATE per changed answer: Django's bulk_update builds a CASE per column and row,
-        # which cost more than the whole rest of an autosave (bench: draft save).
-        for rating in to_update:
-            Rating.objects.filter(pk=rating.pk).update(
-                score=rating.score, note=rating.note, evidence=rating.evidence.name or "", evidence_name=rating.evidence_name
-            )
-
+        _check_draft_save(assessment, created=created, version=version, period=period, answers=answers)
+        stale_files = _ratings_save(assessment, answers)
         from_state = "" if created else assessment.state
         assessment.version += 1
         if assessment.state == AssessmentState.DRAFT:
@@ -298,6 +251,73 @@ def assessment_save_draft(
             _log(assessment, actor, from_state, AssessmentState.DRAFT)
         transaction.on_commit(lambda: _delete_files(stale_files))
     return assessment
+
+
+def _check_draft_save(
+    assessment: SelfAssessment, *, created: bool, version: int, period: AssessmentPeriod, answers: Mapping[int, Answer]
+) -> None:
+    """Raise StaleDraft or ServiceError when these answers may not be saved onto `assessment`."""
+    if not created and assessment.version != version:
+        raise StaleDraft(
+            _(
+                "This draft was changed in another tab or device at %(time)s. Your answers on this page "
+                "have not been saved yet: check them and save again to keep them."
+            )
+            % {"time": timezone.localtime(assessment.updated_at).strftime("%H:%M:%S")},
+            code="stale",
+        )
+    if not assessment.is_editable():
+        raise ServiceError(editability_message(assessment), code="not_editable")
+    valid_ids = {indicator.pk for pillar in period.questionnaire() for indicator in pillar.indicators.all()}
+    unknown = set(answers) - valid_ids
+    if unknown:
+        raise ServiceError(_("The form contained an indicator that is not part of this period."), code="unknown_indicator")
+
+
+def _ratings_save(assessment: SelfAssessment, answers: Mapping[int, Answer]) -> list[str]:
+    """Write the answers onto the assessment's ratings: an empty answer deletes its rating (unless
+    the rating keeps a file). Returns the names of the evidence files no rating holds any more."""
+    existing = {rating.indicator_id: rating for rating in assessment.ratings.all()}
+    to_create, to_update, to_delete, stale_files = [], [], [], []
+    for indicator_id, answer in answers.items():
+        rating = existing.get(indicator_id)
+        keeps_file = rating is not None and rating.evidence and not answer.clear_evidence and answer.evidence is None
+        if answer.is_empty and not keeps_file:
+            if rating is not None:
+                to_delete.append(rating.pk)
+                if rating.evidence:
+                    stale_files.append(rating.evidence.name)
+            continue
+        if rating is None:
+            rating = Rating(assessment=assessment, indicator_id=indicator_id)
+            to_create.append(rating)
+        elif (rating.score, rating.note) != (answer.score, answer.note) or answer.evidence or answer.clear_evidence:
+            to_update.append(rating)  # an autosave usually changes one or two answers
+        stale_files.extend(_rating_fill(rating, answer))
+    Rating.objects.filter(pk__in=to_delete).delete()
+    Rating.objects.bulk_create(to_create)
+    # One UPDATE per changed answer: Django's bulk_update builds a CASE per column and row,
+    # which cost more than the whole rest of an autosave (bench: draft save).
+    for rating in to_update:
+        Rating.objects.filter(pk=rating.pk).update(
+            score=rating.score, note=rating.note, evidence=rating.evidence.name or "", evidence_name=rating.evidence_name
+        )
+    return stale_files
+
+
+def _rating_fill(rating: Rating, answer: Answer) -> list[str]:
+    """Copy an answer onto its rating (unsaved); return the name of the file it replaces or
+    clears, if any."""
+    replaced = []
+    rating.score, rating.note = answer.score, answer.note
+    if (answer.clear_evidence or answer.evidence is not None) and rating.evidence:
+        replaced.append(rating.evidence.name)
+        rating.evidence, rating.evidence_name = "", ""
+    if answer.evidence is not None:
+        # Stored under a random name with the extension of what the content is.
+        rating.evidence.save("evidence" + (evidence_extension(answer.evidence) or ""), answer.evidence, save=False)
+        rating.evidence_name = PurePath(answer.evidence.name).name[-255:]
+    return replaced
 
 
 def _delete_files(names: Iterable[str]) -> None:
