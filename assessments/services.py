@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from . import notifications, summaries
@@ -41,9 +42,24 @@ RETURN_GRACE_DAYS = 7
 
 
 class ServiceError(Exception):
-    """A business rule refused the change; `message` is shown to the user as it is."""
+    """A business rule refused the change; `message` is shown to the user as it is, `code` names
+    the rule.
 
-    def __init__(self, message: str, code: str = "invalid"):
+    A rule that a form or a view also checks, to answer before the service is asked, keeps its
+    message here under its code: they show `error_messages[code]`, the service raises
+    `ServiceError(code=code)`, and the message exists once.
+    """
+
+    error_messages = {
+        "unknown_indicator": gettext_lazy(
+            "The form contained an indicator that is not part of this period. Reload the page and try again."
+        ),
+        "incomplete": gettext_lazy("Answer every indicator (and give the notes asked for) before submitting."),
+        "note_required": gettext_lazy("Write a note telling the person what to correct."),
+    }
+
+    def __init__(self, message: str | None = None, code: str = "invalid"):
+        message = str(self.error_messages[code]) if message is None else message
         super().__init__(message)
         self.message = message
         self.code = code
@@ -271,7 +287,7 @@ def _check_draft_save(
     valid_ids = {indicator.pk for pillar in period.questionnaire() for indicator in pillar.indicators.all()}
     unknown = set(answers) - valid_ids
     if unknown:
-        raise ServiceError(_("The form contained an indicator that is not part of this period."), code="unknown_indicator")
+        raise ServiceError(code="unknown_indicator")
 
 
 def _ratings_save(assessment: SelfAssessment, answers: Mapping[int, Answer]) -> list[str]:
@@ -381,7 +397,7 @@ def assessment_submit(*, assessment: SelfAssessment, version: int, actor) -> boo
         if not assessment.is_editable():
             raise ServiceError(editability_message(assessment), code="not_editable")
         if assessment_check_complete(assessment=assessment):
-            raise ServiceError(_("Answer every indicator (and give the notes asked for) before submitting."), code="incomplete")
+            raise ServiceError(code="incomplete")
 
         sheet = assessment_preview(assessment=assessment)
         from_state = assessment.state
@@ -450,7 +466,7 @@ def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> Sel
     is submitted again."""
     note = note.strip()
     if not note:
-        raise ServiceError(_("Write a note telling the person what to correct."), code="note_required")
+        raise ServiceError(code="note_required")
     with transaction.atomic():
         assessment = _lock_submitted(assessment)
         scores = {ps.pillar_id: Fraction(ps.score) for ps in assessment.pillar_scores.all()}
