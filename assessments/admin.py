@@ -20,7 +20,7 @@ from simple_history.utils import bulk_update_with_history
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from . import privacy, services
+from . import privacy, services, summaries
 from .admin_imports import ImportAdminMixin
 from .models import (
     COUNTED_STATES,
@@ -107,13 +107,11 @@ class WorkUnitAdmin(ImportAdminMixin, TreeAdmin, SimpleHistoryAdmin):
 
     def save_form(self, request, form, change):
         # The tree form moves the unit (and its subtree) while it saves. Assessments keep
-        # pointing at the unit they were attributed to; the roll-ups of the old and new
-        # ancestors follow the move.
-        old_ancestors = services.unit_chain(form.instance.pk)[:-1] if change else None
-        unit = super().save_form(request, form, change)
-        if change:
-            services.summaries_follow_move(unit=unit, old_ancestors=old_ancestors)
-        return unit
+        # pointing at the unit they were attributed to; the roll-ups follow the move.
+        if not change:
+            return super().save_form(request, form, change)
+        with summaries.summaries_follow_move(form.instance):
+            return super().save_form(request, form, change)
 
 
 class UnitFilter(admin.SimpleListFilter):

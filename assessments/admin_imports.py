@@ -26,7 +26,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import imports, services
+from . import services
+from .imports import files, staff, units
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 # An abandoned preview leaves its file behind; the next upload sweeps files older than this.
@@ -37,18 +38,18 @@ CHANGES_SHOWN = 500
 
 @dataclass(frozen=True)
 class ImportKind:
-    read: Callable[[bytes, str], imports.ImportResult]
-    write: Callable[..., services.ImportSummary]
-    columns: tuple[imports.Column, ...]
+    read: Callable[[bytes, str], files.ImportResult]
+    write: Callable[..., files.ImportSummary]
+    columns: tuple[files.Column, ...]
     notes: tuple[str, ...]
     key_label: str
 
 
 KINDS = {
     "staff": ImportKind(
-        read=imports.read_staff,
-        write=services.staff_import,
-        columns=imports.STAFF_COLUMNS,
+        read=staff.read_staff,
+        write=staff.staff_import,
+        columns=staff.STAFF_COLUMNS,
         notes=(
             gettext_lazy("Staff are matched by NIP. New staff log in with their NIP and choose a password through “Forgot password”."),
             gettext_lazy("Format the NIP column as Text in Excel: a number keeps only 15 digits."),
@@ -58,9 +59,9 @@ KINDS = {
         key_label=gettext_lazy("NIP"),
     ),
     "units": ImportKind(
-        read=imports.read_units,
-        write=services.units_import,
-        columns=imports.UNIT_COLUMNS,
+        read=units.read_units,
+        write=units.units_import,
+        columns=units.UNIT_COLUMNS,
         notes=(
             gettext_lazy("Kode Induk is the code of the unit above; leave it empty for a top-level unit."),
             gettext_lazy("Parents may come anywhere in the file. A unit whose Kode Induk changes moves with everything below it."),
@@ -81,7 +82,7 @@ class ImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_BYTES:  # refused before a byte of it is read
-            raise forms.ValidationError(imports.too_large_message(upload.size), code="too_large")
+            raise forms.ValidationError(files.too_large_message(upload.size), code="too_large")
         return upload
 
 
@@ -220,7 +221,7 @@ class ImportAdminMixin:
             **extra,
         }
 
-    def _render_preview(self, request, result: imports.ImportResult, name: str, token: str):
+    def _render_preview(self, request, result: files.ImportResult, name: str, token: str):
         changes = result.changes
         context = self._context(
             request,

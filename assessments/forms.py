@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import PeriodIndicator, PeriodPillar, Rating
 from .scoring import RATING_MAX, RATING_MIN
-from .services import Answer
+from .services import Answer, ServiceError
 from .validators import evidence_extension
 
 RATING_CHOICES = [(value, str(value)) for value in range(RATING_MIN, RATING_MAX + 1)]
@@ -109,6 +109,12 @@ class AssessmentForm(forms.Form):
     every rating and for the notes an indicator requires at a 1 or a 5.
     """
 
+    error_messages = {
+        "unknown_indicator": ServiceError.error_messages["unknown_indicator"],
+        "required": _("Choose a rating from 1 to 5."),
+        "note_required": _("Explain a rating of %(score)s in a note."),
+    }
+
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
     def __init__(self, *args, questionnaire: list[PeriodPillar], stored: dict[int, Rating], version: int,
@@ -180,21 +186,18 @@ class AssessmentForm(forms.Form):
         for key in list(self.data) + list(self.files):
             match = ANSWER_FIELD.match(key)
             if match and match.group(2) not in known:
-                raise forms.ValidationError(
-                    _("The form contained an indicator that is not part of this period. Reload the page and try again."),
-                    code="unknown_indicator",
-                )
+                raise forms.ValidationError(self.error_messages["unknown_indicator"], code="unknown_indicator")
         if not self.require_complete:
             return cleaned
         for indicator in self.indicators:
             score = cleaned.get(f"rating_{indicator.pk}")
             if score is None:
                 if f"rating_{indicator.pk}" not in self.errors:
-                    self.add_error(f"rating_{indicator.pk}", forms.ValidationError(_("Choose a rating from 1 to 5."), code="required"))
+                    self.add_error(f"rating_{indicator.pk}", forms.ValidationError(self.error_messages["required"], code="required"))
             elif indicator.note_required_for(score) and not cleaned.get(f"note_{indicator.pk}", "").strip():
                 self.add_error(
                     f"note_{indicator.pk}",
-                    forms.ValidationError(_("Explain a rating of %(score)s in a note."), code="note_required", params={"score": score}),
+                    forms.ValidationError(self.error_messages["note_required"], code="note_required", params={"score": score}),
                 )
         return cleaned
 
@@ -227,5 +230,5 @@ class ReturnForm(forms.Form):
         label=_("What should be corrected?"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": _("Write a note telling the person what to correct.")},
+        error_messages={"required": ServiceError.error_messages["note_required"]},
     )

@@ -4,25 +4,21 @@ Views call these with validated input; they raise `ServiceError` (with a message
 language) when a business rule refuses the change, and change nothing in that case.
 """
 
-import copy
 import datetime
-import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import PurePath
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
-from treebeard.exceptions import InvalidMoveToDescendant, PathOverflow
+from django.utils.translation import gettext_lazy
+from simple_history.utils import bulk_update_with_history
 
-from . import imports, notifications
+from . import notifications, summaries
 from .models import (
     COUNTED_STATES,
     AssessmentEvent,
@@ -36,12 +32,7 @@ from .models import (
     PillarScore,
     Rating,
     SelfAssessment,
-    UnitPeriodIndicatorSummary,
-    UnitPeriodPillarSummary,
-    UnitPeriodSummary,
-    WorkUnit,
 )
-from .rollups import GRADE_FIELDS
 from .scoring import score_sheet
 from .validators import evidence_extension
 
@@ -51,9 +42,24 @@ RETURN_GRACE_DAYS = 7
 
 
 class ServiceError(Exception):
-    """A business rule refused the change; `message` is shown to the user as it is."""
+    """A business rule refused the change; `message` is shown to the user as it is, `code` names
+    the rule.
 
-    def __init__(self, message: str, code: str = "invalid"):
+    A rule that a form or a view also checks, to answer before the service is asked, keeps its
+    message here under its code: they show `error_messages[code]`, the service raises
+    `ServiceError(code=code)`, and the message exists once.
+    """
+
+    error_messages = {
+        "unknown_indicator": gettext_lazy(
+            "The form contained an indicator that is not part of this period. Reload the page and try again."
+        ),
+        "incomplete": gettext_lazy("Answer every indicator (and give the notes asked for) before submitting."),
+        "note_required": gettext_lazy("Write a note telling the person what to correct."),
+    }
+
+    def __init__(self, message: str | None = None, code: str = "invalid"):
+        message = str(self.error_messages[code]) if message is None else message
         super().__init__(message)
         self.message = message
         self.code = code
@@ -146,7 +152,7 @@ def period_open(*, period: AssessmentPeriod) -> AssessmentPeriod:
     period.status = AssessmentPeriod.Status.OPEN
     period.opened_at = timezone.now()
     period.save(update_fields=["status", "opened_at"])
-    period_expected_refresh(period=period)
+    summaries.period_expected_refresh(period=period)
     return period
 
 
@@ -157,75 +163,12 @@ def period_close(*, period: AssessmentPeriod) -> AssessmentPeriod:
     period = AssessmentPeriod.objects.select_for_update().get(pk=period.pk)
     if period.status != AssessmentPeriod.Status.OPEN:
         raise ServiceError(_("Only an open period can be closed."), code="not_open")
-    period_expected_refresh(period=period)
-    # What staff are shown of their unit from now on: frozen, so no later return and
-    # resubmission can be read off it.
-    UnitPeriodSummary.objects.filter(period=period).update(closed_counted=F("counted"), closed_index_sum=F("index_sum"))
+    summaries.period_expected_refresh(period=period)
+    summaries.summary_freeze(period=period)
     period.status = AssessmentPeriod.Status.CLOSED
     period.closed_at = timezone.now()
     period.save(update_fields=["status", "closed_at"])
     return period
-
-
-def period_expected_refresh(*, period: AssessmentPeriod) -> None:
-    """Recompute how many staff each unit (with everything below it) expects to assess.
-
-    A person is expected in the unit their counted assessment is attributed to, or else in their
-    current unit if they are active; so n never exceeds expected. Two grouped queries, the
-    unit tree, and one upsert, whatever the number of staff.
-    """
-    counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)
-    own: dict[int, int] = {}
-    for row in counted.values("unit_id").annotate(n=Count("id")).order_by():
-        own[row["unit_id"]] = row["n"]
-    waiting = Employee.objects.filter(is_active=True).exclude(pk__in=counted.values("employee_id"))
-    for row in waiting.values("unit_id").annotate(n=Count("id")).order_by():
-        own[row["unit_id"]] = own.get(row["unit_id"], 0) + row["n"]
-    expected = _roll_up(own, lambda total, n: total + n, 0)
-    with transaction.atomic():
-        rollups_touch(period.pk)
-        UnitPeriodSummary.objects.filter(period=period).exclude(unit_id__in=expected).update(expected=0)
-        UnitPeriodSummary.objects.bulk_create(
-            [UnitPeriodSummary(unit_id=unit_id, period=period, expected=n) for unit_id, n in expected.items()],
-            update_conflicts=True,
-            unique_fields=["unit", "period"],
-            update_fields=["expected"],
-            batch_size=1000,
-        )
-
-
-def _roll_up(own: Mapping[int, object], add, zero) -> dict[int, object]:
-    """Given a value per unit for that unit alone, return the value per unit for the unit and
-    everything below it, for every unit that has anything below it. `add(total, value)` returns
-    the new total; `zero` starts each total (copied). One query for the unit tree."""
-    paths = dict(WorkUnit.objects.values_list("id", "path"))
-    by_path = {path: unit_id for unit_id, path in paths.items()}
-    totals: dict[int, object] = {}
-    for unit_id, value in own.items():
-        path = paths[unit_id]
-        for length in range(WorkUnit.steplen, len(path) + 1, WorkUnit.steplen):
-            ancestor = by_path[path[:length]]
-            totals[ancestor] = add(totals.get(ancestor, copy.copy(zero)), value)
-    return totals
-
-
-def unit_chain(unit_id: int) -> list[int]:
-    """Return the ids of the unit and all its ancestors, root first (one query)."""
-    path = WorkUnit.objects.values_list("path", flat=True).get(pk=unit_id)
-    prefixes = [path[:length] for length in range(WorkUnit.steplen, len(path) + 1, WorkUnit.steplen)]
-    return [pk for pk, _path in sorted(WorkUnit.objects.filter(path__in=prefixes).values_list("pk", "path"), key=lambda r: r[1])]
-
-
-def rollups_touch(period_id: int) -> None:
-    """Mark the period's roll-up figures as changed (cached roll-ups are keyed by the version).
-    Call it last in the transaction that changed them: the row lock is then held briefly."""
-    AssessmentPeriod.objects.filter(pk=period_id).update(rollup_version=F("rollup_version") + 1)
-
-
-def expected_refresh_open_periods() -> None:
-    """Call after staff join, move or leave: the open period's expected counts follow."""
-    for period in AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN):
-        period_expected_refresh(period=period)
 
 
 # --- Staff ------------------------------------------------------------------------------------
@@ -247,7 +190,7 @@ def employee_save(*, employee: Employee, email: str = "") -> Employee:
         User.objects.filter(pk=employee.user_id).update(email=email, first_name=employee.full_name[:150], is_active=employee.is_active)
     employee.save()
     if before is None or before != {"unit_id": employee.unit_id, "is_active": employee.is_active}:
-        expected_refresh_open_periods()
+        summaries.expected_refresh_open_periods()
     return employee
 
 
@@ -261,7 +204,7 @@ def employees_set_active(*, employees, active: bool, actor) -> int:
     if changed:
         bulk_update_with_history(changed, Employee, ["is_active"], default_user=actor)
         get_user_model().objects.filter(pk__in=[e.user_id for e in changed]).update(is_active=active)
-        expected_refresh_open_periods()
+        summaries.expected_refresh_open_periods()
     return len(changed)
 
 
@@ -315,55 +258,8 @@ def assessment_save_draft(
     """
     with transaction.atomic():
         assessment, created = _lock_or_create(employee=employee, period=period, actor=actor)
-        if not created and assessment.version != version:
-            raise StaleDraft(
-                _(
-                    "This draft was changed in another tab or device at %(time)s. Your answers on this page "
-                    "have not been saved yet: check them and save again to keep them."
-                )
-                % {"time": timezone.localtime(assessment.updated_at).strftime("%H:%M:%S")},
-                code="stale",
-            )
-        if not assessment.is_editable():
-            raise ServiceError(editability_message(assessment), code="not_editable")
-        valid_ids = {indicator.pk for pillar in period.questionnaire() for indicator in pillar.indicators.all()}
-        unknown = set(answers) - valid_ids
-        if unknown:
-            raise ServiceError(_("The form contained an indicator that is not part of this period."), code="unknown_indicator")
-
-        existing = {rating.indicator_id: rating for rating in assessment.ratings.all()}
-        to_create, to_update, to_delete, stale_files = [], [], [], []
-        for indicator_id, answer in answers.items():
-            rating = existing.get(indicator_id)
-            keeps_file = rating is not None and rating.evidence and not answer.clear_evidence and answer.evidence is None
-            if answer.is_empty and not keeps_file:
-                if rating is not None:
-                    to_delete.append(rating.pk)
-                    if rating.evidence:
-                        stale_files.append(rating.evidence.name)
-                continue
-            if rating is None:
-                rating = Rating(assessment=assessment, indicator_id=indicator_id)
-                to_create.append(rating)
-            elif (rating.score, rating.note) != (answer.score, answer.note) or answer.evidence or answer.clear_evidence:
-                to_update.append(rating)  # an autosave usually changes one or two answers
-            rating.score, rating.note = answer.score, answer.note
-            if (answer.clear_evidence or answer.evidence is not None) and rating.evidence:
-                stale_files.append(rating.evidence.name)
-                rating.evidence, rating.evidence_name = "", ""
-            if answer.evidence is not None:
-                # Stored under a random name with the extension of what the content is.
-                rating.evidence.save("evidence" + (evidence_extension(answer.evidence) or ""), answer.evidence, save=False)
-                rating.evidence_name = PurePath(answer.evidence.name).name[-255:]
-        Rating.objects.filter(pk__in=to_delete).delete()
-        Rating.objects.bulk_create(to_create)
-        # One UPDATE per changed answer: Django's bulk_update builds a CASE per column and row,
-        # which cost more than the whole rest of an autosave (bench: draft save).
-        for rating in to_update:
-            Rating.objects.filter(pk=rating.pk).update(
-                score=rating.score, note=rating.note, evidence=rating.evidence.name or "", evidence_name=rating.evidence_name
-            )
-
+        _check_draft_save(assessment, created=created, version=version, period=period, answers=answers)
+        stale_files = _ratings_save(assessment, answers)
         from_state = "" if created else assessment.state
         assessment.version += 1
         if assessment.state == AssessmentState.DRAFT:
@@ -373,6 +269,73 @@ def assessment_save_draft(
             _log(assessment, actor, from_state, AssessmentState.DRAFT)
         transaction.on_commit(lambda: _delete_files(stale_files))
     return assessment
+
+
+def _check_draft_save(
+    assessment: SelfAssessment, *, created: bool, version: int, period: AssessmentPeriod, answers: Mapping[int, Answer]
+) -> None:
+    """Raise StaleDraft or ServiceError when these answers may not be saved onto `assessment`."""
+    if not created and assessment.version != version:
+        raise StaleDraft(
+            _(
+                "This draft was changed in another tab or device at %(time)s. Your answers on this page "
+                "have not been saved yet: check them and save again to keep them."
+            )
+            % {"time": timezone.localtime(assessment.updated_at).strftime("%H:%M:%S")},
+            code="stale",
+        )
+    if not assessment.is_editable():
+        raise ServiceError(editability_message(assessment), code="not_editable")
+    valid_ids = {indicator.pk for pillar in period.questionnaire() for indicator in pillar.indicators.all()}
+    unknown = set(answers) - valid_ids
+    if unknown:
+        raise ServiceError(code="unknown_indicator")
+
+
+def _ratings_save(assessment: SelfAssessment, answers: Mapping[int, Answer]) -> list[str]:
+    """Write the answers onto the assessment's ratings: an empty answer deletes its rating (unless
+    the rating keeps a file). Returns the names of the evidence files no rating holds any more."""
+    existing = {rating.indicator_id: rating for rating in assessment.ratings.all()}
+    to_create, to_update, to_delete, stale_files = [], [], [], []
+    for indicator_id, answer in answers.items():
+        rating = existing.get(indicator_id)
+        keeps_file = rating is not None and rating.evidence and not answer.clear_evidence and answer.evidence is None
+        if answer.is_empty and not keeps_file:
+            if rating is not None:
+                to_delete.append(rating.pk)
+                if rating.evidence:
+                    stale_files.append(rating.evidence.name)
+            continue
+        if rating is None:
+            rating = Rating(assessment=assessment, indicator_id=indicator_id)
+            to_create.append(rating)
+        elif (rating.score, rating.note) != (answer.score, answer.note) or answer.evidence or answer.clear_evidence:
+            to_update.append(rating)  # an autosave usually changes one or two answers
+        stale_files.extend(_rating_fill(rating, answer))
+    Rating.objects.filter(pk__in=to_delete).delete()
+    Rating.objects.bulk_create(to_create)
+    # One UPDATE per changed answer: Django's bulk_update builds a CASE per column and row,
+    # which cost more than the whole rest of an autosave (bench: draft save).
+    for rating in to_update:
+        Rating.objects.filter(pk=rating.pk).update(
+            score=rating.score, note=rating.note, evidence=rating.evidence.name or "", evidence_name=rating.evidence_name
+        )
+    return stale_files
+
+
+def _rating_fill(rating: Rating, answer: Answer) -> list[str]:
+    """Copy an answer onto its rating (unsaved); return the name of the file it replaces or
+    clears, if any."""
+    replaced = []
+    rating.score, rating.note = answer.score, answer.note
+    if (answer.clear_evidence or answer.evidence is not None) and rating.evidence:
+        replaced.append(rating.evidence.name)
+        rating.evidence, rating.evidence_name = "", ""
+    if answer.evidence is not None:
+        # Stored under a random name with the extension of what the content is.
+        rating.evidence.save("evidence" + (evidence_extension(answer.evidence) or ""), answer.evidence, save=False)
+        rating.evidence_name = PurePath(answer.evidence.name).name[-255:]
+    return replaced
 
 
 def _delete_files(names: Iterable[str]) -> None:
@@ -436,7 +399,7 @@ def assessment_submit(*, assessment: SelfAssessment, version: int, actor) -> boo
         if not assessment.is_editable():
             raise ServiceError(editability_message(assessment), code="not_editable")
         if assessment_check_complete(assessment=assessment):
-            raise ServiceError(_("Answer every indicator (and give the notes asked for) before submitting."), code="incomplete")
+            raise ServiceError(code="incomplete")
 
         sheet = assessment_preview(assessment=assessment)
         from_state = assessment.state
@@ -455,8 +418,8 @@ def assessment_submit(*, assessment: SelfAssessment, version: int, actor) -> boo
             for pillar_id, score in sheet.pillar_scores.items()
         )
         _log(assessment, actor, from_state, AssessmentState.SUBMITTED)
-        rollups_touch(assessment.period_id)  # locks the period row: summaries change one at a time
-        summary_apply(assessment=assessment, sign=1, pillar_scores=sheet.pillar_scores)
+        summaries.rollups_touch(assessment.period_id)  # locks the period row: summaries change one at a time
+        summaries.summary_apply(assessment=assessment, sign=1, pillar_scores=sheet.pillar_scores)
         transaction.on_commit(lambda: notifications.assessment_submitted(assessment))
     return True
 
@@ -485,7 +448,7 @@ def assessment_approve(*, assessment: SelfAssessment, reviewer) -> SelfAssessmen
         assessment.version += 1
         assessment.save(update_fields=["state", "reviewed_at", "reviewed_by", "version", "updated_at"])
         _log(assessment, reviewer, AssessmentState.SUBMITTED, AssessmentState.APPROVED)
-        rollups_touch(assessment.period_id)
+        summaries.rollups_touch(assessment.period_id)
         transaction.on_commit(lambda: notifications.assessment_approved(assessment))
     return assessment
 
@@ -505,12 +468,12 @@ def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> Sel
     is submitted again."""
     note = note.strip()
     if not note:
-        raise ServiceError(_("Write a note telling the person what to correct."), code="note_required")
+        raise ServiceError(code="note_required")
     with transaction.atomic():
         assessment = _lock_submitted(assessment)
         scores = {ps.pillar_id: Fraction(ps.score) for ps in assessment.pillar_scores.all()}
-        rollups_touch(assessment.period_id)
-        summary_apply(assessment=assessment, sign=-1, pillar_scores=scores)
+        summaries.rollups_touch(assessment.period_id)
+        summaries.summary_apply(assessment=assessment, sign=-1, pillar_scores=scores)
         assessment.state = AssessmentState.RETURNED
         assessment.return_note = note
         assessment.reviewed_at = timezone.now()
@@ -525,324 +488,3 @@ def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> Sel
         _log(assessment, reviewer, AssessmentState.SUBMITTED, AssessmentState.RETURNED, note)
         transaction.on_commit(lambda: notifications.assessment_returned(assessment))
     return assessment
-
-
-# --- Summary tables ----------------------------------------------------------------------------
-
-
-def summary_apply(*, assessment: SelfAssessment, sign: int, pillar_scores: Mapping[int, Fraction]) -> None:
-    """Add (sign=1) or remove (sign=-1) one counted assessment to the summary rows of its unit
-    and of every unit above it.
-
-    Runs inside the caller's transaction, after `rollups_touch` has locked the period row: the
-    summary rows are then always locked in the same order, and the increments are done by the
-    database (F expressions), so concurrent submits never lose a count.
-    """
-    chain, period_id = unit_chain(assessment.unit_id), assessment.period_id
-    UnitPeriodSummary.objects.bulk_create([UnitPeriodSummary(unit_id=u, period_id=period_id) for u in chain], ignore_conflicts=True)
-    grade_field = GRADE_FIELDS[assessment.grade]
-    UnitPeriodSummary.objects.filter(unit_id__in=chain, period_id=period_id).update(
-        counted=F("counted") + sign,
-        index_sum=F("index_sum") + sign * assessment.index_score,
-        **{grade_field: F(grade_field) + sign},
-    )
-
-    masters = dict(PeriodPillar.objects.filter(pk__in=pillar_scores).values_list("pk", "pillar_id"))
-    pillar_values = {masters[pk]: float(score) for pk, score in pillar_scores.items()}
-    UnitPeriodPillarSummary.objects.bulk_create(
-        [UnitPeriodPillarSummary(unit_id=u, period_id=period_id, pillar_id=pk) for u in chain for pk in pillar_values],
-        ignore_conflicts=True,
-    )
-    UnitPeriodPillarSummary.objects.filter(unit_id__in=chain, period_id=period_id, pillar_id__in=pillar_values).update(
-        counted=F("counted") + sign,
-        score_sum=F("score_sum")
-        + Case(*[When(pillar_id=pk, then=Value(sign * v)) for pk, v in pillar_values.items()], output_field=FloatField()),
-    )
-
-    ratings = dict(assessment.ratings.values_list("indicator_id", "score"))
-    UnitPeriodIndicatorSummary.objects.bulk_create(
-        [UnitPeriodIndicatorSummary(unit_id=u, period_id=period_id, indicator_id=pk) for u in chain for pk in ratings],
-        ignore_conflicts=True,
-    )
-    UnitPeriodIndicatorSummary.objects.filter(unit_id__in=chain, period_id=period_id, indicator_id__in=ratings).update(
-        counted=F("counted") + sign,
-        score_sum=F("score_sum")
-        + Case(*[When(indicator_id=pk, then=Value(sign * s)) for pk, s in ratings.items()], output_field=IntegerField()),
-    )
-
-
-@transaction.atomic
-def summary_rebuild(*, period: AssessmentPeriod) -> None:
-    """Recompute the counted figures of every summary row of `period` from the assessments
-    (after a bulk load, or to repair): grouped per unit in the database, then added up the
-    unit tree. `expected` is left as it is."""
-    rollups_touch(period.pk)
-    counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)
-    fields = ["counted", "index_sum", *GRADE_FIELDS.values()]
-    own = {
-        row.pop("unit_id"): row
-        for row in counted.values("unit_id").annotate(
-            counted=Count("id"),
-            index_sum=Sum("index_score"),
-            **{name: Count("id", filter=Q(grade=grade)) for grade, name in GRADE_FIELDS.items()},
-        ).order_by()
-    }
-    totals = _roll_up(own, lambda total, row: {f: total[f] + (row[f] or 0) for f in fields}, dict.fromkeys(fields, 0))
-    UnitPeriodSummary.objects.filter(period=period).update(**dict.fromkeys(fields, 0))
-    UnitPeriodSummary.objects.bulk_create(
-        [UnitPeriodSummary(unit_id=unit_id, period=period, **row) for unit_id, row in totals.items()],
-        update_conflicts=True,
-        unique_fields=["unit", "period"],
-        update_fields=fields,
-        batch_size=1000,
-    )
-    pairs = [
-        (UnitPeriodPillarSummary, "pillar_id", PillarScore.objects.filter(assessment__in=counted).values_list(
-            "assessment__unit_id", "pillar__pillar_id").annotate(n=Count("id"), total=Sum("score")).order_by()),
-        (UnitPeriodIndicatorSummary, "indicator_id", Rating.objects.filter(assessment__in=counted).values_list(
-            "assessment__unit_id", "indicator_id").annotate(n=Count("id"), total=Sum("score")).order_by()),
-    ]
-    for model, key, rows in pairs:
-        own_sums: dict[int, dict] = {}
-        for unit_id, item, n, total in rows:
-            own_sums.setdefault(unit_id, {})[item] = (n, total)
-
-        def add(total, sums):
-            for item, (n, value) in sums.items():
-                before = total.get(item, (0, 0))
-                total[item] = (before[0] + n, before[1] + value)
-            return total
-
-        model.objects.filter(period=period).delete()
-        model.objects.bulk_create(
-            [
-                model(unit_id=unit_id, period=period, counted=n, score_sum=value, **{key: item})
-                for unit_id, sums in _roll_up(own_sums, add, {}).items()
-                for item, (n, value) in sums.items()
-            ],
-            batch_size=2000,
-        )
-
-
-@transaction.atomic
-def unit_move(*, unit: WorkUnit, target: WorkUnit, position: str = "last-child") -> WorkUnit:
-    """Move a unit (with its subtree) in the tree. Its past assessments stay attributed to it,
-    and every roll-up follows (see summaries_follow_move)."""
-    old_ancestors = unit_chain(unit.pk)[:-1]
-    WorkUnit.objects.move(unit, target, position)
-    return summaries_follow_move(unit=unit, old_ancestors=old_ancestors)
-
-
-@transaction.atomic
-def summaries_follow_move(*, unit: WorkUnit, old_ancestors: list[int]) -> WorkUnit:
-    """After `unit` moved from under `old_ancestors`: the summary rows of its old ancestors lose
-    its figures and those of its new ones gain them, for every period, so that every roll-up
-    stays exact without recomputing anything."""
-    old_chain = old_ancestors
-    new_chain = unit_chain(unit.pk)[:-1]
-    leaving = [u for u in old_chain if u not in new_chain]
-    joining = [u for u in new_chain if u not in old_chain]
-    if not (leaving or joining):
-        return WorkUnit.objects.get(pk=unit.pk)
-    for period_id in UnitPeriodSummary.objects.filter(unit=unit).values_list("period_id", flat=True):
-        rollups_touch(period_id)
-    fields = ["counted", "expected", "index_sum", *GRADE_FIELDS.values()]
-    for model, key, moved_fields in (
-        (UnitPeriodSummary, None, fields),
-        (UnitPeriodPillarSummary, "pillar_id", ["counted", "score_sum"]),
-        (UnitPeriodIndicatorSummary, "indicator_id", ["counted", "score_sum"]),
-    ):
-        for moved in model.objects.filter(unit=unit):
-            match = {"period_id": moved.period_id, **({key: getattr(moved, key)} if key else {})}
-            model.objects.bulk_create([model(unit_id=u, **match) for u in joining], ignore_conflicts=True)
-            for chain, sign in ((leaving, -1), (joining, 1)):
-                model.objects.filter(unit_id__in=chain, **match).update(
-                    **{f: F(f) + sign * getattr(moved, f) for f in moved_fields}
-                )
-    return WorkUnit.objects.get(pk=unit.pk)
-
-
-
-# --- Imports of staff and work units (the admin's "Impor") ----------------------------------------
-
-
-@dataclass
-class ImportSummary:
-    created: int
-    updated: int
-    unchanged: int
-
-
-def _unusable_password() -> str:
-    # What make_password(None) stores, a "!" and a random tail (so that password-reset tokens
-    # stay unguessable), made with one call to secrets instead of forty: 20,000 new accounts
-    # would otherwise spend most of a second here.
-    return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
-
-
-def _import_refused(plan: imports.Plan) -> ServiceError:
-    first = plan.errors[0]
-    return ServiceError(
-        _(
-            "Nothing was imported: the data changed since the preview and %(count)s row(s) now have a problem "
-            "(row %(row)s, %(column)s: %(message)s). Upload the file again to see them all."
-        )
-        % {"count": len(plan.errors), "row": first.row, "column": first.column, "message": first.message},
-        code="import_invalid",
-    )
-
-
-def _changed_meanwhile() -> ServiceError:
-    return ServiceError(
-        _("Nothing was imported: someone changed the same records while the import ran. Upload the file again."),
-        code="import_conflict",
-    )
-
-
-def _import_reason(changes: Iterable[imports.Change] = ()) -> str:
-    # Shown in each record's history; simple_history keeps 100 characters of it.
-    labels = ", ".join(change.label for change in changes)
-    reason = _("File import: %(fields)s") % {"fields": labels} if labels else _("File import")
-    return reason[:100]
-
-
-def _update_rows(model, objs: Sequence, fields: Sequence[str]) -> None:
-    """Write `fields` of rows that exist, from complete instances loaded in this transaction.
-
-    Django's bulk_update sends a CASE WHEN id=... per row and field, which takes some fifteen
-    seconds for 20,000 staff; an INSERT ... ON CONFLICT (id) DO UPDATE of the same rows (on
-    PostgreSQL and SQLite) takes a fraction of a second. Only `fields` are overwritten.
-    """
-    if objs and fields:
-        model._default_manager.bulk_create(
-            objs, batch_size=1000, update_conflicts=True, unique_fields=[model._meta.pk.name], update_fields=fields
-        )
-
-
-def staff_import(*, rows: Sequence[imports.StaffRow], actor) -> ImportSummary:
-    """Create and update staff from checked import rows, all or nothing.
-
-    Staff are matched by NIP; new ones get a login account named after their NIP with an
-    unusable password (they choose one through "Lupa kata sandi"). Staff not in `rows` are
-    left alone. Every created or changed employee gets a history record naming `actor`.
-    Raises ServiceError, and writes nothing, when a row no longer fits the database.
-    """
-    User = get_user_model()
-    try:
-        with transaction.atomic():
-            plan = imports.plan_staff(rows, lock=True)
-            if plan.errors:
-                raise _import_refused(plan)
-            new_users, new_employees, changed_users, changed_employees = [], [], [], []
-            changed_fields: set[str] = set()
-            for item in plan.items:
-                row = item.row
-                unit_id = plan.unit_ids[row.unit_code]
-                if item.action == imports.CREATE:
-                    user = item.account
-                    if user is None:
-                        user = User(username=row.nip, email=row.email, first_name=row.full_name[:150], password=_unusable_password())
-                        new_users.append(user)
-                    elif row.email or not user.first_name:
-                        user.email = row.email or user.email
-                        user.first_name = user.first_name or row.full_name[:150]
-                        changed_users.append(user)
-                    new_employees.append(
-                        Employee(user=user, nip=row.nip, full_name=row.full_name, position=row.position or "", unit_id=unit_id)
-                    )
-                elif item.action == imports.UPDATE:
-                    employee = item.target
-                    for change in item.changes:
-                        if change.field == "email":
-                            employee.user.email = row.email
-                        elif change.field == "full_name":
-                            employee.full_name = row.full_name
-                            employee.user.first_name = row.full_name[:150]  # the name shown on reviews
-                        elif change.field == "position":
-                            employee.position = row.position
-                        elif change.field == "unit":
-                            employee.unit_id = unit_id
-                        elif change.field == "is_active":
-                            employee.is_active = True
-                        changed_fields.add(change.field)
-                    if {"email", "full_name"} & {change.field for change in item.changes}:
-                        changed_users.append(employee.user)
-                    employee._change_reason = _import_reason(item.changes)
-                    changed_employees.append(employee)
-
-            User.objects.bulk_create(new_users, batch_size=1000)
-            if new_users and new_users[0].pk is None:  # a backend that does not return ids
-                ids = {}
-                for chunk in imports.chunks([user.username for user in new_users]):
-                    ids.update(User.objects.filter(username__in=chunk).values_list("username", "pk"))
-                for user in new_users:
-                    user.pk = ids[user.username]
-            for employee in new_employees:
-                employee.user_id = employee.user.pk
-            _update_rows(User, changed_users, ["email", "first_name"])
-            bulk_create_with_history(
-                new_employees, Employee, batch_size=1000, default_user=actor, default_change_reason=_import_reason()
-            )
-            # What bulk_update_with_history does, with the faster write. An e-mail change alone
-            # updates no Employee column, yet still gets its history record (its reason names
-            # the e-mail): the audit trail shows who changed it.
-            _update_rows(Employee, changed_employees, sorted(changed_fields - {"email"}))
-            Employee.history.bulk_history_create(changed_employees, batch_size=1000, update=True, default_user=actor)
-            expected_refresh_open_periods()
-    except IntegrityError:  # another import or an admin created the same NIP meanwhile
-        raise _changed_meanwhile()
-    return ImportSummary(
-        created=plan.count(imports.CREATE), updated=plan.count(imports.UPDATE), unchanged=plan.count(imports.UNCHANGED)
-    )
-
-
-def units_import(*, rows: Sequence[imports.UnitRow], actor) -> ImportSummary:
-    """Create, rename and move work units from checked import rows, all or nothing.
-
-    New units go under their parent (the plan orders parents first, wherever they stand in the
-    file); an existing unit whose parent code differs moves, with everything below it. Units
-    not in `rows` stay as they are. Raises ServiceError, and writes nothing, when a row no
-    longer fits the tree.
-    """
-    try:
-        with transaction.atomic():
-            plan = imports.plan_units(rows)
-            if plan.errors:
-                raise _import_refused(plan)
-            units = {unit.code: unit for unit in (item.target for item in plan.items) if unit is not None}
-            missing_parents = {item.row.parent_code for item in plan.items} - set(units) - {""}
-            units.update({unit.code: unit for unit in WorkUnit.objects.filter(code__in=missing_parents)})
-            changed = []
-            for item in plan.items:  # parents first
-                row = item.row
-                parent = units[row.parent_code] if row.parent_code else None
-                if item.action == imports.CREATE:
-                    unit = WorkUnit(code=row.code, name=row.name)
-                    # The tree methods save() one node at a time: history comes from the signal.
-                    unit._history_user = actor
-                    unit._change_reason = _import_reason()
-                    if parent is None:
-                        units[row.code] = WorkUnit.objects.add_root(instance=unit)
-                    else:
-                        units[row.code] = WorkUnit.objects.add_child(parent, instance=unit)
-                elif item.action == imports.UPDATE:
-                    unit = item.target
-                    if any(change.field == "parent" for change in item.changes):
-                        old_ancestors = unit_chain(unit.pk)[:-1]
-                        if parent is None:
-                            WorkUnit.objects.move(unit, WorkUnit.objects.get_last_root_node(), "last-sibling")
-                        else:
-                            WorkUnit.objects.move(unit, parent, "last-child")
-                        summaries_follow_move(unit=unit, old_ancestors=old_ancestors)
-                    unit.name = row.name
-                    unit._change_reason = _import_reason(item.changes)
-                    changed.append(unit)
-            # The path is not part of a unit's history, so a move is recorded through the
-            # reason ("parent unit") of the history record written here.
-            bulk_update_with_history(changed, WorkUnit, ["name"], batch_size=500, default_user=actor)
-            # Nobody changed unit: the roll-ups followed each move above, nothing else to refresh.
-    except (IntegrityError, PathOverflow, InvalidMoveToDescendant):
-        raise _changed_meanwhile()
-    return ImportSummary(
-        created=plan.count(imports.CREATE), updated=plan.count(imports.UPDATE), unchanged=plan.count(imports.UNCHANGED)
-    )

@@ -213,7 +213,7 @@ def assessment_rows(spec: AssessmentSpec, period_id: int, scorer: Scorer) -> Ass
 def bulk_create_assessments(*, period: AssessmentPeriod, specs: Iterable[AssessmentSpec], batch_size: int = 500) -> int:
     """Insert assessments with their ratings, pillar scores and state log in batches; returns
     how many. Drafts get ratings only; submitted, returned and approved ones are scored with
-    scoring.py. Summary tables are not touched: call services.summary_rebuild afterwards."""
+    scoring.py. Summary tables are not touched: call summaries.summary_rebuild afterwards."""
     scorer = Scorer(period.questionnaire())
     created = 0
     batch: list[AssessmentSpec] = []

@@ -317,11 +317,11 @@ def classify(person: Person) -> tuple[str, str]:
 
 def summaries_match_recomputation() -> tuple[bool, str]:
     """Compare the open period's summary rows (kept up to date submit by submit) with a full
-    recomputation (services.summary_rebuild, rolled back): every counted assessment counted once,
+    recomputation (summaries.summary_rebuild, rolled back): every counted assessment counted once,
     nothing else."""
     from django.db import transaction
 
-    from assessments import services
+    from assessments import summaries
     from assessments.models import AssessmentPeriod, UnitPeriodIndicatorSummary, UnitPeriodPillarSummary, UnitPeriodSummary
     from assessments.rollups import GRADE_FIELDS
 
@@ -344,7 +344,7 @@ def summaries_match_recomputation() -> tuple[bool, str]:
     kept = snapshot()
     try:
         with transaction.atomic():
-            services.summary_rebuild(period=period)
+            summaries.summary_rebuild(period=period)
             rebuilt = snapshot()
             raise Rollback
     except Rollback:

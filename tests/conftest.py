@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from assessments import services
+from assessments import services, summaries
 from assessments.models import AssessmentPeriod, Employee, SupervisorAssignment, WorkUnit
 
 from .browser import chromium, demo, page_factory  # noqa: F401 - the browser fixtures, shared by every module
@@ -134,7 +134,7 @@ def past_assessment(employee: Employee, period: AssessmentPeriod, score: int = 4
         period=period,
         specs=[AssessmentSpec(employee_id=employee.pk, user_id=employee.user_id, unit_id=employee.unit_id, state=state, answers=answers, at=moment)],
     )
-    services.summary_rebuild(period=period)
+    summaries.summary_rebuild(period=period)
     from assessments.models import SelfAssessment
 
     return SelfAssessment.objects.get(employee=employee, period=period)

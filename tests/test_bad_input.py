@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError
 from django.test import Client
 
-from assessments import services
+from assessments import services, summaries
 from assessments.models import AssessmentEvent, PillarScore, Rating, SelfAssessment, UnitPeriodSummary
 
 from .conftest import all_answers, form_data, submitted_assessment
@@ -188,7 +188,7 @@ def test_submit_is_atomic(cast, period, draft, monkeypatch):
     def broken(**kwargs):
         raise IntegrityError("disk full")
 
-    monkeypatch.setattr(services, "summary_apply", broken)
+    monkeypatch.setattr(summaries, "summary_apply", broken)
     draft.refresh_from_db()
     with pytest.raises(IntegrityError):
         services.assessment_submit(assessment=draft, version=draft.version, actor=cast.staff.user)

@@ -40,8 +40,11 @@ from hypothesis import event, given, note
 from hypothesis import strategies as st
 from hypothesis.extra.django import from_form
 
-from assessments import imports, services
+from assessments import services
 from assessments.forms import LoginForm, ReturnForm
+from assessments.imports.files import ImportResult
+from assessments.imports.staff import read_staff
+from assessments.imports.units import read_units
 from assessments.models import (
     AssessmentEvent,
     Employee,
@@ -806,9 +809,9 @@ def any_file(kind: str):
     return st.integers(0, 4).flatmap(lambda dice: binary if dice == 0 else csv_files(kind) if dice % 2 else xlsx_files(kind))
 
 
-def check_result(result: imports.ImportResult):
+def check_result(result: ImportResult):
     """What an ImportResult promises whatever the file was."""
-    assert isinstance(result, imports.ImportResult)
+    assert isinstance(result, ImportResult)
     if result.file_errors:
         assert not result.rows and not result.errors and not result.ok
         return
@@ -826,7 +829,7 @@ def test_the_parser_reads_any_file_without_failing_or_writing(cast, fmt, data):
     kind = data.draw(st.sampled_from(["staff", "units"]), label="kind")
     files = csv_files(kind) if fmt == "csv" else xlsx_files(kind)
     name, content = data.draw(st.one_of(files, files, files, any_file(kind)), label="file")
-    read = imports.read_staff if kind == "staff" else imports.read_units
+    read = read_staff if kind == "staff" else read_units
     with recording() as writes:
         result = read(content, name)
     assert not writes.tables
@@ -846,7 +849,7 @@ def parent_code(unit: WorkUnit) -> str:
     return WorkUnit.objects.get(path=unit.path[: -unit.steplen]).code if unit.depth > 1 else ""
 
 
-def assert_written(kind: str, result: imports.ImportResult, before):
+def assert_written(kind: str, result: ImportResult, before):
     """Every row of the file is in the database as the file says."""
     if kind == "staff":
         for row in result.rows:

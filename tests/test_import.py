@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from assessments import imports, services
+from assessments import services
+from assessments.imports.staff import read_staff, staff_import
 from assessments.models import Employee, UnitPeriodSummary, WorkUnit
 
 from .conftest import PASSWORD, log_in, make_employee
@@ -570,11 +571,11 @@ def test_confirm_checks_the_file_again(admin_client, cast, settings):
 
 
 def test_the_service_refuses_rows_that_no_longer_fit_and_writes_nothing(cast):
-    rows = imports.read_staff(csv_bytes(NEWCOMERS), "pegawai.csv").rows
+    rows = read_staff(csv_bytes(NEWCOMERS), "pegawai.csv").rows
     WorkUnit.objects.filter(code="B").update(is_active=False)
     before = snapshot()
     with pytest.raises(services.ServiceError, match="Tidak ada yang diimpor"):
-        services.staff_import(rows=rows, actor=cast.admin)
+        staff_import(rows=rows, actor=cast.admin)
     assert snapshot() == before
 
 

@@ -17,7 +17,7 @@ from django.db.models import Max
 from django.utils import translation
 from openpyxl import load_workbook
 
-from assessments import rollups, services
+from assessments import rollups, services, summaries
 from assessments.models import AssessmentPeriod, Pillar, WorkUnit
 from assessments.templatetags.integrity import band, change, score
 
@@ -47,7 +47,7 @@ def scene(request, cast, previous_period):
     submit(cast.colleague, period, 4)
     submit(cast.supervisor, period, 3)
     submit(cast.other, period, 5)
-    services.period_expected_refresh(period=period)
+    summaries.period_expected_refresh(period=period)
     return period, previous_period, older
 
 
@@ -223,7 +223,7 @@ def small_tree(db):
     AssessmentPeriod.objects.filter(pk=period.pk).update(opens_on="2000-01-01", closes_on="2100-12-31")
     period.refresh_from_db()
     submitted_assessment(person, period, 4)
-    services.period_expected_refresh(period=period)
+    summaries.period_expected_refresh(period=period)
     return get_user_model().objects.create_superuser("kepala", "kepala@example.go.id", "sandi")
 
 
@@ -239,7 +239,7 @@ def grow_to(units: int) -> None:
         submitted_assessment(make_employee(f"g{n}a", unit), period, 2 + n % 4)
         make_employee(f"g{n}b", unit)
         n += 1
-    services.period_expected_refresh(period=period)
+    summaries.period_expected_refresh(period=period)
 
 
 @pytest.mark.parametrize(("url", "queries"), [("/rekap/", QUERIES_HTML), ("/rekap/ekspor.xlsx", QUERIES_XLSX)])

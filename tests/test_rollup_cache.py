@@ -3,7 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from assessments import services
+from assessments import services, summaries
 from assessments.models import SelfAssessment
 
 from .conftest import make_employee, submitted_assessment
@@ -56,7 +56,7 @@ def test_submit_return_approve_and_new_staff_are_never_followed_by_a_stale_figur
     assert SelfAssessment.objects.get(pk=first.pk).state == "approved"
 
     make_employee("baru", cast.tree.a1)
-    services.period_expected_refresh(period=period)
+    summaries.period_expected_refresh(period=period)
     assert figures(client, period) == (1, 4, "75,0")
 
 

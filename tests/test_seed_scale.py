@@ -12,7 +12,7 @@ from django.db.models import F
 from django.test import RequestFactory
 from django.utils import timezone
 
-from assessments import models, services
+from assessments import models, services, summaries
 from assessments.management.commands.seed_scale import BENCH_PASSWORD, build_tree, level_sizes
 from assessments.models import (
     AssessmentEvent,
@@ -205,8 +205,8 @@ def summary_rows() -> dict:
 def test_summaries_equal_a_fresh_rebuild(seeded):
     before = summary_rows()
     for period in AssessmentPeriod.objects.all():
-        services.summary_rebuild(period=period)
-        services.period_expected_refresh(period=period)
+        summaries.summary_rebuild(period=period)
+        summaries.period_expected_refresh(period=period)
     assert summary_rows() == before
     # Each row covers its unit's whole subtree: the root's rows hold the whole province.
     counted = SelfAssessment.objects.filter(state__in=["submitted", "approved"]).count()

@@ -3,7 +3,7 @@ dashboard, drill-down and staff pages that show them."""
 
 import pytest
 
-from assessments import rollups, services
+from assessments import rollups, services, summaries
 from assessments.models import (
     Employee,
     SelfAssessment,
@@ -62,7 +62,7 @@ def scene(cast, period, previous_period):
     services.assessment_save_draft(employee=drafter, period=period, answers=all_answers(period, 5), version=0, actor=drafter.user)
     submitted_assessment(cast.supervisor, period, 3)
     submitted_assessment(cast.other, period, 1)
-    services.period_expected_refresh(period=period)
+    summaries.period_expected_refresh(period=period)
     for unit in ("root", "a", "a1", "b"):
         setattr(tree, unit, WorkUnit.objects.get(pk=getattr(tree, unit).pk))
     tree.c = c
@@ -147,7 +147,7 @@ def test_incremental_summaries_equal_a_rebuild(scene, period):
         return [[tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in table] for table in snapshot]
 
     incremental = rounded(rows())
-    services.summary_rebuild(period=period)
+    summaries.summary_rebuild(period=period)
     assert rounded(rows()) == incremental
 
 
@@ -297,7 +297,7 @@ def grow(tree, units: int):
         unit = WorkUnit.objects.add_child(parent, {"code": f"G{n}", "name": f"Seksi {n}"})
         submitted_assessment(make_employee(f"g{n}a", unit), period, 3 + n % 3)
         make_employee(f"g{n}b", unit)
-    services.period_expected_refresh(period=period)
+    summaries.period_expected_refresh(period=period)
 
 
 PAGES = [
@@ -311,7 +311,7 @@ PAGES = [
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_use_the_same_number_of_queries_for_3_and_30_units(client, cast, period, path, django_assert_max_num_queries):
     submitted_assessment(cast.staff, period, 4)
-    services.period_expected_refresh(period=period)
+    summaries.period_expected_refresh(period=period)
     client.force_login(cast.admin)
     url = path.format(p=period.code)
     client.get(url)
@@ -331,7 +331,7 @@ def test_moving_a_unit_moves_its_figures_and_keeps_past_assessments(scene, perio
     """A1 moves from under A to under B: its assessments stay attributed to A1, A loses A1's
     figures and B gains them, in every period; a rebuild from scratch agrees."""
     a1_before = rollups.unit_rollup(unit=scene.a1, period=period, previous=previous_period)
-    services.unit_move(unit=scene.a1, target=WorkUnit.objects.get(pk=scene.b.pk), position="last-child")
+    summaries.unit_move(unit=scene.a1, target=WorkUnit.objects.get(pk=scene.b.pk), position="last-child")
     a1 = WorkUnit.objects.get(pk=scene.a1.pk)
     assert a1.path.startswith(WorkUnit.objects.get(pk=scene.b.pk).path)
     after = rollups.unit_rollup(unit=a1, period=period, previous=previous_period)
@@ -348,8 +348,8 @@ def test_moving_a_unit_moves_its_figures_and_keeps_past_assessments(scene, perio
 
     moved = rows()
     for p in (period, previous_period):
-        services.summary_rebuild(period=p)
-    services.period_expected_refresh(period=period)  # a closed period's expected stays frozen
+        summaries.summary_rebuild(period=p)
+    summaries.period_expected_refresh(period=period)  # a closed period's expected stays frozen
     assert rows() == moved
 
 

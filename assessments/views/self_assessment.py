@@ -208,7 +208,7 @@ def assessment_confirm(request, period_code):
         messages.error(request, services.editability_message(assessment))
         return redirect("assessments:form", period.code)
     if services.assessment_check_complete(assessment=assessment):
-        messages.warning(request, _("Answer every indicator (and give the notes asked for) before submitting."))
+        messages.warning(request, services.ServiceError.error_messages["incomplete"])
         return redirect("assessments:form", period.code)
     sheet = services.assessment_preview(assessment=assessment)
     pillars = [(pillar, sheet.pillar_scores[pillar.pk]) for pillar in period.questionnaire()]

@@ -15,7 +15,8 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
 
-from assessments import imports, services
+from assessments import services
+from assessments.imports.staff import read_staff, staff_import
 from assessments.models import AssessmentPeriod, Employee, WorkUnit
 from assessments.synthetic import POSITIONS, nip_for, person_name
 
@@ -61,10 +62,10 @@ class Command(BaseCommand):
         self.stdout.write(f"{connection.vendor}: {rows} staff rows, {unit_count} units")
         for label, data in (("first import (all new)", csv_file()), ("same file again", csv_file()), ("every name changed", csv_file(" S.E."))):
             started = time.perf_counter()
-            result = imports.read_staff(data, "staff.csv")
+            result = read_staff(data, "staff.csv")
             checked = time.perf_counter()
             assert result.ok, result.file_errors or result.errors[:5]
-            summary = services.staff_import(rows=result.rows, actor=admin)
+            summary = staff_import(rows=result.rows, actor=admin)
             written = time.perf_counter()
             self.stdout.write(
                 f"  {label}: {len(data) / 1048576:.1f} MB; read and check (preview) {checked - started:.2f} s; "

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from assessments import services
+from assessments import services, summaries
 from assessments.models import (
     AssessmentPeriod,
     AssessmentState,
@@ -236,8 +236,8 @@ class Command(BaseCommand):
                     answers=answers, at=moment_in(period, rng, latest=today), reviewer_id=reviewer_for(employee),
                 ))
             bulk_create_assessments(period=period, specs=specs)
-            services.summary_rebuild(period=period)
-            services.period_expected_refresh(period=period)
+            summaries.summary_rebuild(period=period)
+            summaries.period_expected_refresh(period=period)
             if not is_current:
                 services.period_close(period=period)
         # Give the next quarter a planned period, so admins can try opening it.

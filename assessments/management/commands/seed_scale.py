@@ -29,7 +29,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from assessments import services
+from assessments import services, summaries
 from assessments.models import (
     AccessLog,
     AssessmentEvent,
@@ -631,8 +631,8 @@ class Build:
             self._load_assessments(period, questionnaire, specs, len(taking_part))
             with self.clock.stage("periods"):
                 self.writer.analyze([SelfAssessment, Rating, PillarScore, AssessmentEvent])
-                services.summary_rebuild(period=period)
-                services.period_expected_refresh(period=period)
+                summaries.summary_rebuild(period=period)
+                summaries.period_expected_refresh(period=period)
                 if not is_open:
                     services.period_close(period=period)
             self.made["periods"] += 1

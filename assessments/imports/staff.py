@@ -1,0 +1,383 @@
+"""The staff import: check a file's rows (NIP, Nama, Jabatan, Kode Unit, Email), plan them
+against the database, and write them, all or nothing."""
+
+import functools
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
+
+from .. import summaries
+from ..models import Employee, WorkUnit
+from ..validators import validate_nip
+from . import files
+from .files import CREATE, UNCHANGED, UPDATE, Change, Column, ImportResult, ImportSummary, Plan, PlanItem, RowError
+
+STAFF_COLUMNS = (
+    Column("nip", "NIP", ("nip", "nipbaru")),
+    Column("full_name", "Nama", ("nama", "namalengkap", "namapegawai", "name", "fullname")),
+    Column("position", "Jabatan", ("jabatan", "namajabatan", "position"), required=False),
+    Column("unit_code", "Kode Unit", ("kodeunit", "kodeunitkerja", "unitcode")),
+    Column("email", "Email", ("email", "surel", "alamatemail", "emailaddress"), required=False),
+)
+
+
+@dataclass
+class StaffRow:
+    row: int
+    nip: str
+    full_name: str
+    position: str | None  # None: the file has no Jabatan column, so what is stored stays
+    unit_code: str
+    email: str  # "": keep the stored address
+
+
+NIP_AS_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
+
+
+def read_staff(data: bytes, filename: str) -> ImportResult:
+    """Check a staff file (NIP, Nama, Jabatan, Kode Unit, Email) and plan it; writes nothing."""
+    return files.read_result("staff", _read_staff, data, filename)
+
+
+def _read_staff(data: bytes, filename: str) -> ImportResult:
+    table = files.read_table(data, filename, STAFF_COLUMNS)
+    names = files.header_names(STAFF_COLUMNS, table.headers)
+    has_position = "position" in table.headers
+    errors: list[RowError] = []
+    rows: list[StaffRow] = []
+    first_row_of: dict[str, int] = {}
+    for number, cells in table.records:
+        problems: list[tuple[str, str]] = []  # (column key, message)
+
+        raw_nip = cells.get("nip")
+        nip = re.sub(r"\s+", "", files.cell_text(raw_nip))  # "19800101 200501 1 001" is how NIPs are often printed
+        if message := _nip_problem(raw_nip, nip):
+            problems.append(("nip", message))
+        if nip and not files.is_number(raw_nip):
+            if nip in first_row_of:
+                problems.append(("nip", _("This NIP already appears in row %(row)s.") % {"row": first_row_of[nip]}))
+            else:
+                first_row_of[nip] = number
+
+        full_name = files.cell_text(cells.get("full_name"))
+        if not full_name:
+            problems.append(("full_name", _("The name is missing.")))
+        elif message := files.length_error(full_name, Employee._meta.get_field("full_name").max_length):
+            problems.append(("full_name", message))
+
+        position = files.cell_text(cells.get("position")) if has_position else None
+        if position and (message := files.length_error(position, Employee._meta.get_field("position").max_length)):
+            problems.append(("position", message))
+
+        unit_code = files.cell_text(cells.get("unit_code"))
+        if not unit_code:
+            problems.append(("unit_code", _("The unit code is missing.")))
+
+        email = files.cell_text(cells.get("email"))
+        if email and (message := _email_problem(email)):
+            problems.append(("email", message))
+
+        if problems:
+            errors.extend(RowError(number, names[key], message) for key, message in problems)
+        else:
+            rows.append(StaffRow(number, nip, full_name, position, unit_code, email))
+
+    plan = plan_staff(rows, headers=table.headers)
+    errors.extend(plan.errors)
+    return ImportResult("staff", errors=files.sorted_errors(errors, STAFF_COLUMNS, names), rows=rows, plan=plan)
+
+
+def _nip_problem(raw: Any, nip: str) -> str | None:
+    """Why the NIP cell (`raw` as read, `nip` its text without spaces) is no NIP, or None."""
+    if files.is_number(raw):
+        return _(
+            "This NIP is stored as a number, and Excel keeps only 15 digits of a number: the last digits "
+            "of the 18-digit NIP are lost. Format the NIP column as Text, type the NIPs again and save."
+        )
+    if not nip:
+        return _("The NIP is missing.")
+    if NIP_AS_NUMBER.match(nip):
+        return _(
+            "This NIP was saved as a number in scientific notation (%(value)s), so its last digits are lost. "
+            "In Excel format the NIP column as Text, type the NIPs again and save."
+        ) % {"value": nip}
+    try:
+        validate_nip(nip)
+    except ValidationError as error:
+        return " ".join(str(message) for message in error.messages)
+    return None
+
+
+def _email_problem(email: str) -> str | None:
+    """Why `email` is no usable e-mail address, or None."""
+    try:
+        if len(email) > get_user_model()._meta.get_field("email").max_length:
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        return _("“%(value)s” is not a valid e-mail address.") % {"value": email}
+    return None
+
+
+def staff_field_labels() -> dict[str, str]:
+    return {
+        "full_name": str(Employee._meta.get_field("full_name").verbose_name),
+        "position": str(Employee._meta.get_field("position").verbose_name),
+        "unit": str(Employee._meta.get_field("unit").verbose_name),
+        "email": _("e-mail"),
+        "is_active": str(Employee._meta.get_field("is_active").verbose_name),
+    }
+
+
+def plan_staff(rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = None, lock: bool = False) -> Plan:
+    """Compare checked rows with the database: which employees are new, which change and how.
+
+    Existing staff are matched by NIP; a new NIP gets a login account named after it, or the
+    existing account of that name when it belongs to nobody yet. `lock` (inside the writing
+    transaction) locks the matched employees and accounts until it ends.
+    """
+    names = files.header_names(STAFF_COLUMNS, headers)
+    labels = staff_field_labels()
+    units = _units_by_code(sorted({row.unit_code for row in rows}))
+    existing = _employees_by_nip([row.nip for row in rows], lock=lock)
+    accounts = _accounts_by_name([row.nip for row in rows if row.nip not in existing], lock=lock)
+
+    @functools.cache
+    def unit_codes() -> dict[int, str]:  # the old unit's code of a person who moves, for the preview
+        return dict(WorkUnit.objects.values_list("pk", "code"))  # the unit table is small
+
+    plan = Plan(unit_ids={code: unit.pk for code, unit in units.items()})
+    for row in rows:
+        unit, employee = units.get(row.unit_code), existing.get(row.nip)
+        if unit is None or not unit.is_active:
+            outcome = RowError(row.row, names["unit_code"], _unit_problem(row.unit_code, unit))
+        elif employee is None:
+            outcome = _plan_newcomer(row, accounts.get(row.nip), names=names)
+        else:
+            outcome = _plan_update(row, employee, unit, names=names, labels=labels, unit_codes=unit_codes)
+        if isinstance(outcome, RowError):
+            plan.errors.append(outcome)
+        else:
+            plan.items.append(outcome)
+    return plan
+
+
+def _units_by_code(codes: Sequence[str]) -> dict[str, WorkUnit]:
+    units = {}
+    for chunk in files.chunks(codes):
+        units.update({unit.code: unit for unit in WorkUnit.objects.filter(code__in=chunk).only("id", "code", "is_active")})
+    return units
+
+
+def _employees_by_nip(nips: Sequence[str], *, lock: bool) -> dict[str, Employee]:
+    employees = Employee.objects.select_related("user")
+    if lock:
+        employees = employees.select_for_update(of=("self", "user"))
+    existing: dict[str, Employee] = {}
+    for chunk in files.chunks(nips):
+        existing.update({e.nip: e for e in employees.filter(nip__in=chunk)})
+    return existing
+
+
+def _accounts_by_name(usernames: Sequence[str], *, lock: bool) -> dict:
+    """The login accounts of these names; `employee_nip` tells whose employee record each has."""
+    users = get_user_model().objects.annotate(employee_nip=F("employee__nip"))
+    if lock:
+        users = users.select_for_update(of=("self",))
+    accounts = {}
+    for chunk in files.chunks(usernames):
+        found = users.filter(username__in=chunk)
+        accounts.update({user.get_username(): user for user in found})
+    return accounts
+
+
+def _unit_problem(code: str, unit: WorkUnit | None) -> str:
+    if unit is None:
+        return _("There is no work unit with the code “%(code)s”. Import the units first or correct the code.") % {"code": code}
+    return _("The work unit “%(code)s” is no longer active.") % {"code": code}
+
+
+def _plan_newcomer(row: StaffRow, account, *, names: Mapping[str, str]) -> PlanItem | RowError:
+    """A person not yet employed: created, with `account` (a login of their NIP that belongs to
+    nobody, or None for a new one)."""
+    if account is not None and account.employee_nip:
+        return RowError(
+            row.row,
+            names["nip"],
+            _("The login name %(nip)s already belongs to the account of another employee (NIP %(other)s).")
+            % {"nip": row.nip, "other": account.employee_nip},
+        )
+    if account is not None and row.email and row.email.lower() != account.email.lower() and _is_privileged(account):
+        return RowError(row.row, names["email"], _privileged_message())
+    return PlanItem(row, CREATE, account=account)
+
+
+def _plan_update(
+    row: StaffRow,
+    employee: Employee,
+    unit: WorkUnit,
+    *,
+    names: Mapping[str, str],
+    labels: Mapping[str, str],
+    unit_codes: Callable[[], Mapping[int, str]],
+) -> PlanItem | RowError:
+    """A person already employed: what the row changes, if anything."""
+    changes = []
+    if employee.full_name != row.full_name:
+        changes.append(Change("full_name", labels["full_name"], employee.full_name, row.full_name))
+    if row.position is not None and employee.position != row.position:
+        changes.append(Change("position", labels["position"], employee.position, row.position))
+    if employee.unit_id != unit.pk:
+        changes.append(Change("unit", labels["unit"], unit_codes()[employee.unit_id], row.unit_code))
+    # An empty cell keeps the stored address: people need it to reset their password.
+    if row.email and row.email.lower() != employee.user.email.lower():
+        if _is_privileged(employee.user):
+            return RowError(row.row, names["email"], _privileged_message())
+        changes.append(Change("email", labels["email"], employee.user.email, row.email))
+    if not employee.is_active:
+        # Someone in the current staff list works here again.
+        changes.append(Change("is_active", labels["is_active"], _("no"), _("yes")))
+    return PlanItem(row, UPDATE if changes else UNCHANGED, changes, target=employee)
+
+
+def _is_privileged(user) -> bool:
+    # Whoever controls an account's e-mail can reset its password: the import must not become
+    # a way to take over an administrator's account.
+    return user.is_staff or user.is_superuser
+
+
+def _privileged_message() -> str:
+    return _(
+        "This person's account has administration rights, so the import does not change its e-mail address. "
+        "Change it under Users, or leave the cell empty."
+    )
+
+
+def _unusable_password() -> str:
+    # What make_password(None) stores, a "!" and a random tail (so that password-reset tokens
+    # stay unguessable), made with one call to secrets instead of forty: 20,000 new accounts
+    # would otherwise spend most of a second here.
+    return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
+
+
+def _update_rows(model, objs: Sequence, fields: Sequence[str]) -> None:
+    """Write `fields` of rows that exist, from complete instances loaded in this transaction.
+
+    Django's bulk_update sends a CASE WHEN id=... per row and field, which takes some fifteen
+    seconds for 20,000 staff; an INSERT ... ON CONFLICT (id) DO UPDATE of the same rows (on
+    PostgreSQL and SQLite) takes a fraction of a second. Only `fields` are overwritten.
+    """
+    if objs and fields:
+        model._default_manager.bulk_create(
+            objs, batch_size=1000, update_conflicts=True, unique_fields=[model._meta.pk.name], update_fields=fields
+        )
+
+
+def staff_import(*, rows: Sequence[StaffRow], actor) -> ImportSummary:
+    """Create and update staff from checked import rows, all or nothing.
+
+    Staff are matched by NIP; new ones get a login account named after their NIP with an
+    unusable password (they choose one through "Lupa kata sandi"). Staff not in `rows` are
+    left alone. Every created or changed employee gets a history record naming `actor`.
+    Raises ServiceError, and writes nothing, when a row no longer fits the database.
+    """
+    User = get_user_model()
+    try:
+        with transaction.atomic():
+            plan = plan_staff(rows, lock=True)
+            if plan.errors:
+                raise files.import_refused(plan)
+            new_employees, new_users, linked_users = _newcomers(plan)
+            changed_employees, changed_users, changed_fields = _updates(plan)
+            _users_create(new_users)
+            for employee in new_employees:
+                employee.user_id = employee.user.pk
+            _update_rows(User, linked_users + changed_users, ["email", "first_name"])
+            bulk_create_with_history(
+                new_employees, Employee, batch_size=1000, default_user=actor, default_change_reason=files.import_reason()
+            )
+            # What bulk_update_with_history does, with the faster write. An e-mail change alone
+            # updates no Employee column, yet still gets its history record (its reason names
+            # the e-mail): the audit trail shows who changed it.
+            _update_rows(Employee, changed_employees, sorted(changed_fields - {"email"}))
+            Employee.history.bulk_history_create(changed_employees, batch_size=1000, update=True, default_user=actor)
+            summaries.expected_refresh_open_periods()
+    except IntegrityError:  # another import or an admin created the same NIP meanwhile
+        raise files.changed_meanwhile()
+    return ImportSummary.of(plan)
+
+
+def _newcomers(plan: Plan) -> tuple[list[Employee], list, list]:
+    """The employees the plan creates (unsaved), the new login accounts they need (unsaved), and
+    the existing accounts they take over, with their e-mail and name filled in."""
+    User = get_user_model()
+    employees, new_users, linked_users = [], [], []
+    for item in plan.items:
+        if item.action != CREATE:
+            continue
+        row, user = item.row, item.account
+        if user is None:
+            user = User(username=row.nip, email=row.email, first_name=row.full_name[:150], password=_unusable_password())
+            new_users.append(user)
+        elif row.email or not user.first_name:
+            user.email = row.email or user.email
+            user.first_name = user.first_name or row.full_name[:150]
+            linked_users.append(user)
+        unit_id = plan.unit_ids[row.unit_code]
+        employees.append(Employee(user=user, nip=row.nip, full_name=row.full_name, position=row.position or "", unit_id=unit_id))
+    return employees, new_users, linked_users
+
+
+def _updates(plan: Plan) -> tuple[list[Employee], list, set[str]]:
+    """The employees the plan changes, changed in memory (each with its history reason); the
+    accounts whose e-mail or name changes with them; and the fields that change."""
+    employees, users, fields = [], [], set()
+    for item in plan.items:
+        if item.action != UPDATE:
+            continue
+        employee, changed = item.target, {change.field for change in item.changes}
+        for name in changed:
+            _employee_change(employee, name, item.row, unit_id=plan.unit_ids[item.row.unit_code])
+        if {"email", "full_name"} & changed:
+            users.append(employee.user)
+        employee._change_reason = files.import_reason(item.changes)
+        employees.append(employee)
+        fields |= changed
+    return employees, users, fields
+
+
+def _employee_change(employee: Employee, field: str, row: StaffRow, *, unit_id: int) -> None:
+    if field == "email":
+        employee.user.email = row.email
+    elif field == "full_name":
+        employee.full_name = row.full_name
+        employee.user.first_name = row.full_name[:150]  # the name shown on reviews
+    elif field == "position":
+        employee.position = row.position
+    elif field == "unit":
+        employee.unit_id = unit_id
+    elif field == "is_active":
+        employee.is_active = True
+
+
+def _users_create(users: list) -> None:
+    """Insert new login accounts; each then has its id."""
+    User = get_user_model()
+    User.objects.bulk_create(users, batch_size=1000)
+    if users and users[0].pk is None:  # a backend that does not return ids
+        ids = {}
+        for chunk in files.chunks([user.username for user in users]):
+            ids.update(User.objects.filter(username__in=chunk).values_list("username", "pk"))
+        for user in users:
+            user.pk = ids[user.username]

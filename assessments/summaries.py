@@ -1,0 +1,240 @@
+"""The summary tables: one row per unit and period (and per pillar, per indicator) holding the
+totals of the unit *and everything below it*, kept exact inside the transactions that change them.
+
+Submitting or returning an assessment adds or removes it along its unit's chain of ancestors
+(`summary_apply`); a unit that moves takes its figures from its old ancestors to its new ones
+(`summaries_follow_move`); `summary_rebuild` recomputes a period from the assessments; the
+`expected` counts follow the staff (`period_expected_refresh`). Dashboards read them (rollups.py).
+"""
+
+import copy
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from fractions import Fraction
+
+from django.db import transaction
+from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
+
+from .models import (
+    COUNTED_STATES,
+    AssessmentPeriod,
+    Employee,
+    PeriodPillar,
+    PillarScore,
+    Rating,
+    SelfAssessment,
+    UnitPeriodIndicatorSummary,
+    UnitPeriodPillarSummary,
+    UnitPeriodSummary,
+    WorkUnit,
+)
+from .rollups import GRADE_FIELDS
+
+
+def period_expected_refresh(*, period: AssessmentPeriod) -> None:
+    """Recompute how many staff each unit (with everything below it) expects to assess.
+
+    A person is expected in the unit their counted assessment is attributed to, or else in their
+    current unit if they are active; so n never exceeds expected. Two grouped queries, the
+    unit tree, and one upsert, whatever the number of staff.
+    """
+    counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)
+    own: dict[int, int] = {}
+    for row in counted.values("unit_id").annotate(n=Count("id")).order_by():
+        own[row["unit_id"]] = row["n"]
+    waiting = Employee.objects.filter(is_active=True).exclude(pk__in=counted.values("employee_id"))
+    for row in waiting.values("unit_id").annotate(n=Count("id")).order_by():
+        own[row["unit_id"]] = own.get(row["unit_id"], 0) + row["n"]
+    expected = _roll_up(own, lambda total, n: total + n, 0)
+    with transaction.atomic():
+        rollups_touch(period.pk)
+        UnitPeriodSummary.objects.filter(period=period).exclude(unit_id__in=expected).update(expected=0)
+        UnitPeriodSummary.objects.bulk_create(
+            [UnitPeriodSummary(unit_id=unit_id, period=period, expected=n) for unit_id, n in expected.items()],
+            update_conflicts=True,
+            unique_fields=["unit", "period"],
+            update_fields=["expected"],
+            batch_size=1000,
+        )
+
+
+def _roll_up(own: Mapping[int, object], add, zero) -> dict[int, object]:
+    """Given a value per unit for that unit alone, return the value per unit for the unit and
+    everything below it, for every unit that has anything below it. `add(total, value)` returns
+    the new total; `zero` starts each total (copied). One query for the unit tree."""
+    paths = dict(WorkUnit.objects.values_list("id", "path"))
+    by_path = {path: unit_id for unit_id, path in paths.items()}
+    totals: dict[int, object] = {}
+    for unit_id, value in own.items():
+        for path in WorkUnit.chain_paths(paths[unit_id]):
+            ancestor = by_path[path]
+            totals[ancestor] = add(totals.get(ancestor, copy.copy(zero)), value)
+    return totals
+
+
+def unit_chain(unit_id: int) -> list[int]:
+    """Return the ids of the unit and all its ancestors, root first (one query)."""
+    path = WorkUnit.objects.values_list("path", flat=True).get(pk=unit_id)
+    chain = WorkUnit.objects.filter(path__in=WorkUnit.chain_paths(path)).order_by("path")
+    return list(chain.values_list("pk", flat=True))
+
+
+def rollups_touch(period_id: int) -> None:
+    """Mark the period's roll-up figures as changed (cached roll-ups are keyed by the version).
+    Call it last in the transaction that changed them: the row lock is then held briefly."""
+    AssessmentPeriod.objects.filter(pk=period_id).update(rollup_version=F("rollup_version") + 1)
+
+
+def expected_refresh_open_periods() -> None:
+    """Call after staff join, move or leave: the open period's expected counts follow."""
+    for period in AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN):
+        period_expected_refresh(period=period)
+
+
+def summary_apply(*, assessment: SelfAssessment, sign: int, pillar_scores: Mapping[int, Fraction]) -> None:
+    """Add (sign=1) or remove (sign=-1) one counted assessment to the summary rows of its unit
+    and of every unit above it.
+
+    Runs inside the caller's transaction, after `rollups_touch` has locked the period row: the
+    summary rows are then always locked in the same order, and the increments are done by the
+    database (F expressions), so concurrent submits never lose a count.
+    """
+    chain, period_id = unit_chain(assessment.unit_id), assessment.period_id
+    UnitPeriodSummary.objects.bulk_create([UnitPeriodSummary(unit_id=u, period_id=period_id) for u in chain], ignore_conflicts=True)
+    grade_field = GRADE_FIELDS[assessment.grade]
+    UnitPeriodSummary.objects.filter(unit_id__in=chain, period_id=period_id).update(
+        counted=F("counted") + sign,
+        index_sum=F("index_sum") + sign * assessment.index_score,
+        **{grade_field: F(grade_field) + sign},
+    )
+
+    masters = dict(PeriodPillar.objects.filter(pk__in=pillar_scores).values_list("pk", "pillar_id"))
+    pillar_values = {masters[pk]: float(score) for pk, score in pillar_scores.items()}
+    UnitPeriodPillarSummary.objects.bulk_create(
+        [UnitPeriodPillarSummary(unit_id=u, period_id=period_id, pillar_id=pk) for u in chain for pk in pillar_values],
+        ignore_conflicts=True,
+    )
+    UnitPeriodPillarSummary.objects.filter(unit_id__in=chain, period_id=period_id, pillar_id__in=pillar_values).update(
+        counted=F("counted") + sign,
+        score_sum=F("score_sum")
+        + Case(*[When(pillar_id=pk, then=Value(sign * v)) for pk, v in pillar_values.items()], output_field=FloatField()),
+    )
+
+    ratings = dict(assessment.ratings.values_list("indicator_id", "score"))
+    UnitPeriodIndicatorSummary.objects.bulk_create(
+        [UnitPeriodIndicatorSummary(unit_id=u, period_id=period_id, indicator_id=pk) for u in chain for pk in ratings],
+        ignore_conflicts=True,
+    )
+    UnitPeriodIndicatorSummary.objects.filter(unit_id__in=chain, period_id=period_id, indicator_id__in=ratings).update(
+        counted=F("counted") + sign,
+        score_sum=F("score_sum")
+        + Case(*[When(indicator_id=pk, then=Value(sign * s)) for pk, s in ratings.items()], output_field=IntegerField()),
+    )
+
+
+@transaction.atomic
+def summary_rebuild(*, period: AssessmentPeriod) -> None:
+    """Recompute the counted figures of every summary row of `period` from the assessments
+    (after a bulk load, or to repair): grouped per unit in the database, then added up the
+    unit tree. `expected` is left as it is."""
+    rollups_touch(period.pk)
+    counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)
+    fields = ["counted", "index_sum", *GRADE_FIELDS.values()]
+    own = {
+        row.pop("unit_id"): row
+        for row in counted.values("unit_id").annotate(
+            counted=Count("id"),
+            index_sum=Sum("index_score"),
+            **{name: Count("id", filter=Q(grade=grade)) for grade, name in GRADE_FIELDS.items()},
+        ).order_by()
+    }
+    totals = _roll_up(own, lambda total, row: {f: total[f] + (row[f] or 0) for f in fields}, dict.fromkeys(fields, 0))
+    UnitPeriodSummary.objects.filter(period=period).update(**dict.fromkeys(fields, 0))
+    UnitPeriodSummary.objects.bulk_create(
+        [UnitPeriodSummary(unit_id=unit_id, period=period, **row) for unit_id, row in totals.items()],
+        update_conflicts=True,
+        unique_fields=["unit", "period"],
+        update_fields=fields,
+        batch_size=1000,
+    )
+    pairs = [
+        (UnitPeriodPillarSummary, "pillar_id", PillarScore.objects.filter(assessment__in=counted).values_list(
+            "assessment__unit_id", "pillar__pillar_id").annotate(n=Count("id"), total=Sum("score")).order_by()),
+        (UnitPeriodIndicatorSummary, "indicator_id", Rating.objects.filter(assessment__in=counted).values_list(
+            "assessment__unit_id", "indicator_id").annotate(n=Count("id"), total=Sum("score")).order_by()),
+    ]
+    for model, key, rows in pairs:
+        own_sums: dict[int, dict] = {}
+        for unit_id, item, n, total in rows:
+            own_sums.setdefault(unit_id, {})[item] = (n, total)
+
+        def add(total, sums):
+            for item, (n, value) in sums.items():
+                before = total.get(item, (0, 0))
+                total[item] = (before[0] + n, before[1] + value)
+            return total
+
+        model.objects.filter(period=period).delete()
+        model.objects.bulk_create(
+            [
+                model(unit_id=unit_id, period=period, counted=n, score_sum=value, **{key: item})
+                for unit_id, sums in _roll_up(own_sums, add, {}).items()
+                for item, (n, value) in sums.items()
+            ],
+            batch_size=2000,
+        )
+
+
+def unit_move(*, unit: WorkUnit, target: WorkUnit, position: str = "last-child") -> WorkUnit:
+    """Move a unit (with its subtree) in the tree; return it as stored now. Its past assessments
+    stay attributed to it, and every roll-up follows in the same transaction (see
+    summaries_follow_move)."""
+    with summaries_follow_move(unit):
+        WorkUnit.objects.move(unit, target, position)
+    return WorkUnit.objects.get(pk=unit.pk)
+
+
+@contextmanager
+def summaries_follow_move(unit: WorkUnit) -> Iterator[None]:
+    """Wrap whatever moves `unit` in the tree: treebeard's move (`unit_move`) or the admin's tree
+    form, which moves the unit while it saves. Once it has moved, the summary rows of its old
+    ancestors have lost its figures and those of its new ones gained them, for every period,
+    so that every roll-up stays exact without recomputing anything."""
+    with transaction.atomic():
+        old_chain = unit_chain(unit.pk)[:-1]
+        yield
+        new_chain = unit_chain(unit.pk)[:-1]
+        _summaries_shift(
+            unit=unit,
+            leaving=[u for u in old_chain if u not in new_chain],
+            joining=[u for u in new_chain if u not in old_chain],
+        )
+
+
+def _summaries_shift(*, unit: WorkUnit, leaving: list[int], joining: list[int]) -> None:
+    """Take the figures of `unit`'s summary rows off the rows of the units `leaving` and add
+    them to those of the units `joining`."""
+    if not (leaving or joining):
+        return
+    for period_id in UnitPeriodSummary.objects.filter(unit=unit).values_list("period_id", flat=True):
+        rollups_touch(period_id)
+    fields = ["counted", "expected", "index_sum", *GRADE_FIELDS.values()]
+    for model, key, moved_fields in (
+        (UnitPeriodSummary, None, fields),
+        (UnitPeriodPillarSummary, "pillar_id", ["counted", "score_sum"]),
+        (UnitPeriodIndicatorSummary, "indicator_id", ["counted", "score_sum"]),
+    ):
+        for moved in model.objects.filter(unit=unit):
+            match = {"period_id": moved.period_id, **({key: getattr(moved, key)} if key else {})}
+            model.objects.bulk_create([model(unit_id=u, **match) for u in joining], ignore_conflicts=True)
+            for chain, sign in ((leaving, -1), (joining, 1)):
+                model.objects.filter(unit_id__in=chain, **match).update(
+                    **{f: F(f) + sign * getattr(moved, f) for f in moved_fields}
+                )
+
+
+def summary_freeze(*, period: AssessmentPeriod) -> None:
+    """Keep the figures of `period` as they stand now (at its close) beside the live ones:
+    what staff are shown of their unit from then on, so that no later return and
+    resubmission can be read off it (privacy.unit_mean_for_staff)."""
+    UnitPeriodSummary.objects.filter(period=period).update(closed_counted=F("counted"), closed_index_sum=F("index_sum"))
