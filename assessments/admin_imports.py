@@ -46,29 +46,8 @@ class ImportKind:
 
 
 KINDS = {
-    "staff": ImportKind(
-        read=staff.read_staff,
-        write=staff.staff_import,
-        columns=staff.STAFF_COLUMNS,
-        notes=(
-            gettext_lazy("Staff are matched by NIP. New staff log in with their NIP and choose a password through “Forgot password”."),
-            gettext_lazy("Format the NIP column as Text in Excel: a number keeps only 15 digits."),
-            gettext_lazy("Jabatan and Email may be empty; an empty Email keeps the address already stored. E-mail or Surel are accepted as the header too."),
-            gettext_lazy("Staff who are not in the file stay as they are."),
-        ),
-        key_label=gettext_lazy("NIP"),
-    ),
-    "units": ImportKind(
-        read=units.read_units,
-        write=units.units_import,
-        columns=units.UNIT_COLUMNS,
-        notes=(
-            gettext_lazy("Kode Induk is the code of the unit above; leave it empty for a top-level unit."),
-            gettext_lazy("Parents may come anywhere in the file. A unit whose Kode Induk changes moves with everything below it."),
-            gettext_lazy("Units that are not in the file stay as they are."),
-        ),
-        key_label=gettext_lazy("code"),
-    ),
+    "staff": ImportKind(staff.read_staff, staff.staff_import, staff.STAFF_COLUMNS, staff.NOTES, gettext_lazy("NIP")),
+    "units": ImportKind(units.read_units, units.units_import, units.UNIT_COLUMNS, units.NOTES, gettext_lazy("code")),
 }
 
 

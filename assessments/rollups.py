@@ -198,13 +198,7 @@ def child_rollups(
     if unit is not None:
         selected |= Q(unit_id=unit.pk)
     rows = _rows(units=selected, periods=periods)
-    result = []
-    for child in children:
-        rollup = rows.get((child.pk, period.pk)) or Rollup(key=child.pk, period_id=period.pk)
-        rollup.unit, rollup.key = child, child.path
-        if previous:
-            rollup.previous = rows.get((child.pk, previous.pk)) or Rollup(key=child.pk, period_id=previous.pk)
-        result.append(rollup)
+    result = _per_unit(rows, children, period, previous)
     if unit is not None:
         own = _own(rows, unit, children, period)
         if own.expected or own.counted:
@@ -237,6 +231,11 @@ def rollups_of(*, units: list[WorkUnit], period: AssessmentPeriod, previous: Ass
     """Return one roll-up per unit of `units` (each covering its own subtree), in their order:
     two queries for however many units, so a page of a tree costs the same in any province."""
     rows = _rows(units=Q(unit__in=[u.pk for u in units]), periods=_periods(period, previous))
+    return _per_unit(rows, units, period, previous)
+
+
+def _per_unit(rows, units: list[WorkUnit], period: AssessmentPeriod, previous: AssessmentPeriod | None) -> list[Rollup]:
+    """One roll-up per unit from the rows read (an empty one where a unit has none)."""
     result = []
     for node in units:
         rollup = rows.get((node.pk, period.pk)) or Rollup(key=node.pk, period_id=period.pk)

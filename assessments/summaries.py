@@ -110,25 +110,21 @@ def summary_apply(*, assessment: SelfAssessment, sign: int, pillar_scores: Mappi
 
     masters = dict(PeriodPillar.objects.filter(pk__in=pillar_scores).values_list("pk", "pillar_id"))
     pillar_values = {masters[pk]: float(score) for pk, score in pillar_scores.items()}
-    UnitPeriodPillarSummary.objects.bulk_create(
-        [UnitPeriodPillarSummary(unit_id=u, period_id=period_id, pillar_id=pk) for u in chain for pk in pillar_values],
-        ignore_conflicts=True,
-    )
-    UnitPeriodPillarSummary.objects.filter(unit_id__in=chain, period_id=period_id, pillar_id__in=pillar_values).update(
-        counted=F("counted") + sign,
-        score_sum=F("score_sum")
-        + Case(*[When(pillar_id=pk, then=Value(sign * v)) for pk, v in pillar_values.items()], output_field=FloatField()),
-    )
-
+    _item_sums_add(UnitPeriodPillarSummary, "pillar_id", chain, period_id, pillar_values, sign, FloatField())
     ratings = dict(assessment.ratings.values_list("indicator_id", "score"))
-    UnitPeriodIndicatorSummary.objects.bulk_create(
-        [UnitPeriodIndicatorSummary(unit_id=u, period_id=period_id, indicator_id=pk) for u in chain for pk in ratings],
-        ignore_conflicts=True,
+    _item_sums_add(UnitPeriodIndicatorSummary, "indicator_id", chain, period_id, ratings, sign, IntegerField())
+
+
+def _item_sums_add(model, key: str, chain: list[int], period_id: int, values: Mapping[int, float], sign: int, kind) -> None:
+    """Add `sign` x each value (a pillar score, an indicator rating, by item id) to the per-item
+    summary rows of every unit of `chain`: the rows are created if missing, then incremented
+    by the database in one UPDATE."""
+    model.objects.bulk_create(
+        [model(unit_id=u, period_id=period_id, **{key: pk}) for u in chain for pk in values], ignore_conflicts=True
     )
-    UnitPeriodIndicatorSummary.objects.filter(unit_id__in=chain, period_id=period_id, indicator_id__in=ratings).update(
+    model.objects.filter(unit_id__in=chain, period_id=period_id, **{f"{key}__in": values}).update(
         counted=F("counted") + sign,
-        score_sum=F("score_sum")
-        + Case(*[When(indicator_id=pk, then=Value(sign * s)) for pk, s in ratings.items()], output_field=IntegerField()),
+        score_sum=F("score_sum") + Case(*[When(**{key: pk}, then=Value(sign * v)) for pk, v in values.items()], output_field=kind),
     )
 
 

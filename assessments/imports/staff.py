@@ -15,6 +15,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
 from .. import summaries
@@ -22,6 +23,14 @@ from ..models import Employee, WorkUnit
 from ..validators import validate_nip
 from . import files
 from .files import CREATE, UNCHANGED, UPDATE, Change, Column, ImportResult, ImportSummary, Plan, PlanItem, RowError
+
+# What the import page tells an admin about the file.
+NOTES = (
+    gettext_lazy("Staff are matched by NIP. New staff log in with their NIP and choose a password through “Forgot password”."),
+    gettext_lazy("Format the NIP column as Text in Excel: a number keeps only 15 digits."),
+    gettext_lazy("Jabatan and Email may be empty; an empty Email keeps the address already stored. E-mail or Surel are accepted as the header too."),
+    gettext_lazy("Staff who are not in the file stay as they are."),
+)
 
 STAFF_COLUMNS = (
     Column("nip", "NIP", ("nip", "nipbaru")),

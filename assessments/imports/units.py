@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 from treebeard.exceptions import InvalidMoveToDescendant, PathOverflow
 
@@ -14,6 +15,13 @@ from .. import summaries
 from ..models import WorkUnit
 from . import files
 from .files import CREATE, UNCHANGED, UPDATE, Change, Column, ImportResult, ImportSummary, Plan, PlanItem, RowError
+
+# What the import page tells an admin about the file.
+NOTES = (
+    gettext_lazy("Kode Induk is the code of the unit above; leave it empty for a top-level unit."),
+    gettext_lazy("Parents may come anywhere in the file. A unit whose Kode Induk changes moves with everything below it."),
+    gettext_lazy("Units that are not in the file stay as they are."),
+)
 
 UNIT_COLUMNS = (
     Column("code", "Kode", ("kode", "kodeunit", "kodeunitkerja", "code")),

@@ -270,10 +270,13 @@ def bulk_approve(request, code):
 # --- The organisation roll-up (Rekap Instansi), for admins -------------------------------------
 
 
-def organisation_choice(request) -> dict:
-    """What the Rekap Instansi and its export show: the period asked for (else the open or the
-    latest), the period to compare with (else the one before), the level to go down to (else
-    the deepest), the units down to it in tree order, and the period's pillars."""
+def organisation_for_user(request) -> dict:
+    """What the Rekap Instansi and its export show, for admins only (else 403): the period
+    asked for (else the open or the latest), the period to compare with (else the one before),
+    the level to go down to (else the deepest), the units down to it in tree order, and the
+    period's pillars."""
+    if not permissions.is_admin(request.user):
+        raise PermissionDenied
     periods, period, previous = _period_choice(request)
     compare = next((p for p in periods if p.code == request.GET.get("banding") and p != period), previous)
     deepest = WorkUnit.objects.aggregate(deepest=Max("depth"))["deepest"] or 1
@@ -296,9 +299,7 @@ def organisation_choice(request) -> dict:
 @dashboard_reads
 def organisation(request):
     """Every unit as an indented tree with its roll-up, compared with a second period."""
-    if not permissions.is_admin(request.user):
-        raise PermissionDenied
-    context = organisation_choice(request)
+    context = organisation_for_user(request)
     period, compare = context["period"], context["compare"]
     page = Paginator(context["units"], TREE_PAGE_SIZE).get_page(request.GET.get("page"))
     context |= {

@@ -3,16 +3,15 @@ organisation roll-up (Rekap Instansi). The header row is Indonesian whatever the
 the unit's access comes from `permissions.get_unit_for_user`, the organisation's is admins'."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .. import permissions, privacy, rollups
+from .. import privacy, rollups
 from ..db_router import dashboard_reads
 from ..exports import csv_response, xlsx_response
 from ..models import AccessLog
 from ..scoring import Grade, rounded
-from .dashboards import organisation_choice, staff_filters, subunit_rows, unit_page
+from .dashboards import organisation_for_user, staff_filters, subunit_rows, unit_page
 
 
 def _rollup_header(pillars, compare=None) -> list[str]:
@@ -80,9 +79,7 @@ def _staff_line(employee) -> list:
 @dashboard_reads
 def organisation_export(request):
     """The Rekap Instansi as XLSX, with the page's filters (period, comparison, level)."""
-    if not permissions.is_admin(request.user):
-        raise PermissionDenied
-    choice = organisation_choice(request)
+    choice = organisation_for_user(request)
     period, compare, pillars = choice["period"], choice["compare"], choice["pillars"]
     rows = rollups.rollups_of(units=list(choice["units"]), period=period, previous=compare)
     with translation.override("id"):

@@ -1,0 +1,179 @@
+"""Periods: create the next quarter, open it (freezing its questionnaire), close it."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from simple_history.admin import SimpleHistoryAdmin
+
+from .. import services
+from ..models import (
+    COUNTED_STATES,
+    EDITABLE_STATES,
+    AssessmentPeriod,
+    PeriodIndicator,
+    PeriodPillar,
+    Pillar,
+)
+from .common import ReadOnlyInline
+
+
+class PeriodForm(forms.ModelForm):
+    class Meta:
+        model = AssessmentPeriod
+        fields = ["year", "quarter", "opens_on", "closes_on"]
+
+
+class PeriodQuestionnaireInline(ReadOnlyInline):
+    model = PeriodPillar
+    fk_name = "period"
+    fields = ["order", "name", "weight", "indicator_count"]
+    verbose_name_plural = gettext_lazy("questionnaire (frozen when the period opened)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n=Count("indicators"))
+
+    @admin.display(description=gettext_lazy("indicators"))
+    def indicator_count(self, obj):
+        return obj.n
+
+
+@admin.register(AssessmentPeriod)
+class AssessmentPeriodAdmin(SimpleHistoryAdmin):
+    form = PeriodForm
+    list_display = ["__str__", "code", "opens_on", "closes_on", "status", "submitted", "drafts"]
+    list_filter = ["status", "year"]
+    inlines = [PeriodQuestionnaireInline]
+    change_form_template = "admin/assessments/assessmentperiod/change_form.html"
+    change_list_template = "admin/assessments/assessmentperiod/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            n_submitted=Count("assessments", filter=Q(assessments__state__in=COUNTED_STATES)),
+            n_drafts=Count("assessments", filter=Q(assessments__state__in=EDITABLE_STATES)),
+        )
+
+    @admin.display(description=gettext_lazy("submitted"))
+    def submitted(self, obj):
+        return obj.n_submitted
+
+    @admin.display(description=gettext_lazy("drafts"))
+    def drafts(self, obj):
+        return obj.n_drafts
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None or obj.status == AssessmentPeriod.Status.PLANNED:
+            return []
+        if obj.status == AssessmentPeriod.Status.OPEN:
+            return ["year", "quarter", "opens_on"]  # only the closing date moves: an extension
+        return ["year", "quarter", "opens_on", "closes_on"]
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is None or obj.status == AssessmentPeriod.Status.PLANNED
+
+    # An old version of a period is for reading only. Restoring it ("Revert" on the history
+    # page) would write back its status and timestamps too: an open period would become planned
+    # again with its questionnaire still frozen, a closed one open again. Status moves only
+    # through the open and close views.
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("next/", wrap(self.create_next_view), name="assessments_assessmentperiod_next"),
+            path("<int:pk>/open/", wrap(self.open_view), name="assessments_assessmentperiod_open"),
+            path("<int:pk>/close/", wrap(self.close_view), name="assessments_assessmentperiod_close"),
+            *super().get_urls(),
+        ]
+
+    def _check_change(self, request, obj=None):
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+
+    def create_next_view(self, request):
+        self._check_change(request)
+        if request.method != "POST":
+            return redirect("admin:assessments_assessmentperiod_changelist")
+        period = services.period_create_next()
+        self.log_addition(request, period, [{"added": {}}])
+        self.message_user(
+            request,
+            _("%(period)s created (%(start)s to %(end)s). Check its dates, then open it.")
+            % {"period": period, "start": period.opens_on, "end": period.closes_on},
+            messages.SUCCESS,
+        )
+        return redirect("admin:assessments_assessmentperiod_change", period.pk)
+
+    def open_view(self, request, pk):
+        period = get_object_or_404(AssessmentPeriod, pk=pk)
+        self._check_change(request, period)
+        if request.method == "POST":
+            try:
+                services.period_open(period=period)
+            except services.ServiceError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(request, _("%(period)s is open; its questionnaire is now fixed.") % {"period": period}, messages.SUCCESS)
+            return redirect("admin:assessments_assessmentperiod_change", period.pk)
+        pillars = list(Pillar.objects.filter(is_active=True).annotate(n=Count("indicators", filter=Q(indicators__is_active=True))))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "period": period,
+            "pillars": pillars,
+            "empty_pillars": [p for p in pillars if p.n == 0],
+            "open_period": AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN).exclude(pk=period.pk).first(),
+            "title": _("Open %(period)s") % {"period": period},
+        }
+        return render(request, "admin/assessments/assessmentperiod/open_confirm.html", context)
+
+    def close_view(self, request, pk):
+        period = get_object_or_404(AssessmentPeriod, pk=pk)
+        self._check_change(request, period)
+        if request.method == "POST":
+            try:
+                services.period_close(period=period)
+            except services.ServiceError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(request, _("%(period)s is closed.") % {"period": period}, messages.SUCCESS)
+            return redirect("admin:assessments_assessmentperiod_change", period.pk)
+        waiting = period.assessments.filter(state__in=EDITABLE_STATES).count()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "period": period,
+            "waiting": waiting,
+            "title": _("Close %(period)s") % {"period": period},
+        }
+        return render(request, "admin/assessments/assessmentperiod/close_confirm.html", context)
+
+
+class PeriodIndicatorInline(ReadOnlyInline):
+    model = PeriodIndicator
+    fields = ["indicator", "statement", "weight", "order", "note_required_at_extremes"]
+
+
+@admin.register(PeriodPillar)
+class PeriodPillarAdmin(admin.ModelAdmin):
+    list_display = ["period", "name", "weight", "order"]
+    list_filter = ["period"]
+    list_select_related = ["period"]
+    inlines = [PeriodIndicatorInline]
+    readonly_fields = ["period", "pillar", "theme_name", "theme_name_en", "name", "name_en", "description", "description_en", "weight", "order"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

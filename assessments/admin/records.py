@@ -1,0 +1,88 @@
+"""Assessments and the audit trail: read-only; every view of people's scores is logged."""
+
+from django.contrib import admin
+from django.db.models import Count, OuterRef, Subquery
+from django.utils.translation import gettext_lazy
+
+from .. import privacy
+from ..models import (
+    AccessLog,
+    AssessmentEvent,
+    Rating,
+    SelfAssessment,
+)
+from .common import EstimatedCountPaginator, ReadOnlyAdmin, ReadOnlyInline
+
+
+class RatingInline(ReadOnlyInline):
+    model = Rating
+    fields = ["indicator", "score", "note", "evidence_name"]
+
+
+class AssessmentEventInline(ReadOnlyInline):
+    model = AssessmentEvent
+    fields = ["at", "actor", "from_state", "to_state", "note"]
+
+
+@admin.register(SelfAssessment)
+class SelfAssessmentAdmin(ReadOnlyAdmin):
+    list_display = ["employee", "period", "unit", "state", "index_score", "grade", "submitted_at"]
+    list_filter = ["period", "state", "grade"]
+    search_fields = ["employee__nip", "employee__full_name"]
+    list_select_related = ["employee", "period", "unit"]
+    ordering = ["-id"]  # the default (period, then name) sorts half a million rows per page view
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    inlines = [RatingInline, AssessmentEventInline]
+
+    # Both pages show people's index and grade (and the change page their answers): each
+    # view is in the access log, as the staff table is.
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        assessment = response.context_data.get("original") if hasattr(response, "context_data") else None
+        if assessment is not None:
+            privacy.access_record(viewer=request.user, action=AccessLog.Action.ADMIN, assessment=assessment)
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = response.context_data.get("cl") if hasattr(response, "context_data") else None
+        if changelist is not None:
+            people = [a.employee_id for a in changelist.result_list if a.index_score is not None]
+            privacy.access_record(viewer=request.user, action=AccessLog.Action.ADMIN_LIST, people=people)
+        return response
+
+
+@admin.register(AssessmentEvent)
+class AssessmentEventAdmin(ReadOnlyAdmin):
+    """The state-change log of every assessment: who, when, from, to, why."""
+
+    list_display = ["at", "assessment", "actor", "from_state", "to_state", "note"]
+    list_filter = ["to_state", "assessment__period"]
+    search_fields = ["assessment__employee__nip", "assessment__employee__full_name", "actor__username"]
+    list_select_related = ["assessment__employee", "assessment__period", "actor"]
+    ordering = ["-id"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin):
+    list_display = ["at", "viewer", "action", "employee", "unit", "period", "people_count"]
+    list_filter = ["action"]
+    search_fields = ["employee__nip", "employee__full_name", "viewer__username", "people__nip"]
+    list_select_related = ["viewer", "employee", "unit", "period"]
+    # An export's entry may cover a province: its change page counts the people, never lists them.
+    fields = ["at", "viewer", "action", "employee", "assessment", "unit", "period", "people_count"]
+
+    def get_queryset(self, request):
+        covered = AccessLog.people.through.objects.filter(accesslog=OuterRef("pk")).order_by().values("accesslog")
+        return super().get_queryset(request).annotate(n_people=Subquery(covered.annotate(n=Count("pk")).values("n")))
+
+    @admin.display(description=gettext_lazy("people covered"))
+    def people_count(self, obj):
+        return obj.n_people or ""
+    date_hierarchy = "at"
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
