@@ -160,15 +160,16 @@ class DatabaseUnavailableMiddleware:
 
 
 class NullCharacterMiddleware:
-    """Refuse an admin address holding a NUL character with 400: PostgreSQL cannot compare one,
-    and the admin's search boxes and autocomplete would end in a server error. (The app's own
-    pages drop NUL from their filters; forms reject it through Django's validator.)"""
+    """Refuse any address holding a NUL character, in its path or its query, with a clear 400:
+    no unit code, search or filter holds one, and PostgreSQL refuses one in a query parameter
+    (a server error). The one guard for every page, the admin's included; posted forms reject
+    NUL through Django's own validator."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith("/admin/") and self.holds_nul(request):
+        if self.holds_nul(request):
             return HttpResponseBadRequest(_("The address holds a character that is not allowed."), content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

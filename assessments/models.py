@@ -3,6 +3,7 @@ questionnaires, self-assessments, and the summary tables that dashboards read.""
 
 import datetime
 import os
+import re
 import uuid
 from pathlib import PurePath
 
@@ -262,7 +263,14 @@ class AssessmentPeriod(models.Model):
 
     @property
     def code(self) -> str:
+        """The period in data and addresses: "2026-Q4" (`code_fields` reads it back)."""
         return f"{self.year}-Q{self.quarter}"
+
+    @staticmethod
+    def code_fields(code: str) -> dict | None:
+        """Return {"year", "quarter"} of a period code such as "2026-Q4", or None."""
+        match = re.fullmatch(r"([0-9]{4})-Q([1-4])", code)
+        return {"year": int(match.group(1)), "quarter": int(match.group(2))} if match else None
 
     @property
     def sequence(self) -> int:

@@ -91,27 +91,64 @@ def period_create_next() -> AssessmentPeriod:
     return AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
 
 
+@dataclass
+class OpenPlan:
+    """What opening a period would freeze (the active pillars of a theme in order, with their
+    active indicators), and what stands in its way."""
+
+    period: AssessmentPeriod
+    pillars: list[Pillar]
+    indicators: list[Indicator]
+    open_period: AssessmentPeriod | None
+
+    def indicators_of(self, pillar: Pillar) -> list[Indicator]:
+        return [i for i in self.indicators if i.pillar_id == pillar.pk]
+
+    @property
+    def empty_pillars(self) -> list[Pillar]:
+        return [p for p in self.pillars if not self.indicators_of(p)]
+
+    def refusal(self) -> ServiceError | None:
+        """Why the period cannot be opened now, or None."""
+        if self.period.status != AssessmentPeriod.Status.PLANNED:
+            return ServiceError(_("Only a planned period can be opened."), code="not_planned")
+        if self.open_period:
+            return ServiceError(
+                _("%(period)s is still open. Close it before opening another period.") % {"period": self.open_period},
+                code="other_open",
+            )
+        if not self.pillars:
+            return ServiceError(_("There is no active pillar to assess."), code="empty")
+        if self.empty_pillars:
+            names = ", ".join(str(p) for p in self.empty_pillars)
+            return ServiceError(_("These active pillars have no active indicator: %(names)s.") % {"names": names}, code="empty_pillar")
+        return None
+
+
+def period_open_plan(*, period: AssessmentPeriod) -> OpenPlan:
+    """Return what opening `period` would freeze and what refuses it: the one place for the
+    preconditions, read by the admin's preview and checked again by `period_open`."""
+    pillars = list(Pillar.objects.filter(is_active=True, theme__isnull=False).select_related("theme").order_by("theme__order", "order", "code"))
+    return OpenPlan(
+        period=period,
+        pillars=pillars,
+        indicators=list(Indicator.objects.filter(is_active=True, pillar__in=pillars).order_by("order", "code")),
+        open_period=AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN).exclude(pk=period.pk).first(),
+    )
+
+
 @transaction.atomic
 def period_open(*, period: AssessmentPeriod) -> AssessmentPeriod:
     """Open a planned period: freeze the framework in force as its questionnaire.
 
-    Raises ServiceError when another period is open, the period is not planned, or an active
-    pillar has no active indicator.
+    Raises ServiceError (OpenPlan.refusal) when another period is open, the period is not
+    planned, or an active pillar has no active indicator.
     """
     period = AssessmentPeriod.objects.select_for_update().get(pk=period.pk)
-    if period.status != AssessmentPeriod.Status.PLANNED:
-        raise ServiceError(_("Only a planned period can be opened."), code="not_planned")
-    other = AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN).exclude(pk=period.pk).first()
-    if other:
-        raise ServiceError(_("%(period)s is still open. Close it before opening another period.") % {"period": other})
-    pillars = list(Pillar.objects.filter(is_active=True, theme__isnull=False).select_related("theme").order_by("theme__order", "order", "code"))
-    if not pillars:
-        raise ServiceError(_("There is no active pillar to assess."), code="empty")
-    indicators = list(Indicator.objects.filter(is_active=True, pillar__in=pillars).order_by("order", "code"))
-    empty = [p for p in pillars if not any(i.pillar_id == p.pk for i in indicators)]
-    if empty:
-        names = ", ".join(str(p) for p in empty)
-        raise ServiceError(_("These active pillars have no active indicator: %(names)s.") % {"names": names}, code="empty_pillar")
+    plan = period_open_plan(period=period)
+    if refusal := plan.refusal():
+        raise refusal
+    pillars, indicators = plan.pillars, plan.indicators
 
     snapshots = PeriodPillar.objects.bulk_create(
         PeriodPillar(

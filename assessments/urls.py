@@ -9,6 +9,7 @@ urlpatterns = [
     # Staff
     path("penilaian/", self_assessment.my_assessments, name="my_assessments"),
     path("penilaian/<str:period_code>/isi/", self_assessment.assessment_form, name="form"),
+    path("penilaian/<str:period_code>/simpan-otomatis/", self_assessment.assessment_autosave, name="autosave"),
     path("penilaian/<str:period_code>/kirim/", self_assessment.assessment_confirm, name="confirm"),
     path("hasil/<int:pk>/", self_assessment.assessment_result, name="result"),
     path("bukti/<int:pk>/", self_assessment.evidence_download, name="evidence"),
@@ -22,6 +23,8 @@ urlpatterns = [
     path("unit/<str:code>/setujui/", dashboards.bulk_approve, name="bulk_approve"),
     re_path(r"^unit/(?P<code>[^/]+)/ekspor/(?P<table>sub-unit|pegawai)\.(?P<fmt>csv|xlsx)$", exports.unit_export, name="export"),
     path("tinjau/<int:pk>/", review.assessment_review, name="review"),
+    path("tinjau/<int:pk>/setujui/", review.assessment_approve, name="approve"),
+    path("tinjau/<int:pk>/kembalikan/", review.assessment_return, name="return"),
     # Admins
     path("rekap/", dashboards.organisation, name="organisation"),
     path("rekap/ekspor.xlsx", exports.organisation_export, name="organisation_export"),

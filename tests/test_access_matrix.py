@@ -14,8 +14,10 @@ admin URL is covered there or here.
 Outcomes (one per cell):
     200, 301, 302  allowed: the page, the file, or the redirect onwards (a POST's success)
     login          refused: an anonymous visitor ends up on /akun/login/
-    403, 404, 405  refused: forbidden; not found (a guessed id or code tells nothing);
-                   method not allowed (answered before any object is looked up)
+    403, 404, 405, 409  refused: forbidden; not found (a guessed id or code tells nothing);
+                   method not allowed (answered before any object is looked up);
+                   conflict (the change is refused as it stands: an autosave of a submitted
+                   assessment)
     a trailing *   the cell changes the owner's (staff's) data on purpose: a reviewer approves,
                    the owner changes their own password
 
@@ -116,6 +118,10 @@ assessments:my_data_csv                        POST  login 200   200   200   200
 # else with an employee record gets their own form (a POST saves their own draft).
 assessments:form[open]                         GET   login 302   200   200   200   200   200   404
 assessments:form[open]                         POST  login 302   302   302   302   302   302   404
+# Autosave answers JSON: the owner (submitted already) is refused with 409, everyone else saves
+# their own draft.
+assessments:autosave[open]                     GET   login 405   405   405   405   405   405   405
+assessments:autosave[open]                     POST  login 409   200   200   200   200   200   404
 assessments:confirm[open]                      GET   login 302   302   302   302   302   302   404
 assessments:confirm[open]                      POST  login 302   302   302   302   302   302   404
 # --- Someone else's assessment, rating and evidence -------------------------------------------------------------
@@ -123,9 +129,14 @@ assessments:result[assessment]                 GET   login 200   404   404   200
 assessments:result[assessment]                 POST  login 200   404   404   200   404   200   200
 assessments:evidence[rating]                   GET   login 200   404   404   200   404   200   200
 assessments:evidence[rating]                   POST  login 200   404   404   200   404   200   200
-# Never one's own; the POST approves.
+# The review page: never one's own; it takes no POST (each decision has its own address).
 assessments:review[assessment]                 GET   login 404   404   404   200   404   200   200
-assessments:review[assessment]                 POST  login 404   404   404   302*  404   302*  302*
+assessments:review[assessment]                 POST  login 405   405   405   405   405   405   405
+# Never one's own; the POST approves, or returns with a note.
+assessments:approve[assessment]                GET   login 405   405   405   405   405   405   405
+assessments:approve[assessment]                POST  login 404   404   404   302*  404   302*  302*
+assessments:return[assessment]                 GET   login 405   405   405   405   405   405   405
+assessments:return[assessment]                 POST  login 404   404   404   302*  404   302*  302*
 # --- Units: the dashboards, their tables and exports ------------------------------------------------------------
 assessments:dashboard_home                     GET   login 404   404   404   302   302   302   302
 assessments:dashboard_home                     POST  login 404   404   404   302   302   302   302
@@ -330,6 +341,8 @@ def argument_values(scene, key: str, name: str) -> list[tuple[str, str]]:
         "pk": {
             "assessments:result": [("assessment", scene.assessment.pk)],
             "assessments:review": [("assessment", scene.assessment.pk)],
+            "assessments:approve": [("assessment", scene.assessment.pk)],
+            "assessments:return": [("assessment", scene.assessment.pk)],
             "assessments:evidence": [("rating", scene.rating.pk)],
         }.get(key),
         "code": [("A1", "A1"), ("A", "A"), ("B", "B"), ("ROOT", "ROOT")],
@@ -379,6 +392,7 @@ def post_body(scene, key: str) -> dict:
         "password_reset": {"email": staff.user.email},
         "password_reset_confirm": {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
         "assessments:form": form_data(scene.period, score=2, note="diubah"),
+        "assessments:autosave": form_data(scene.period, score=2, note="diubah"),
         "assessments:confirm": {"version": str(scene.assessment.version)},
         "assessments:review": {"action": "approve"},
         "assessments:bulk_approve": {"pilih": [scene.assessment.pk], "konfirmasi": "1"},
@@ -449,7 +463,7 @@ def body_text(response) -> str:
     return data.decode("utf-8", "replace")
 
 
-REFUSED = {"login", "403", "404", "405"}
+REFUSED = {"login", "403", "404", "405", "409"}
 
 
 def run_cell(scene, actor: str, method: str, row: str, url: str, outcome: str) -> str | None:
@@ -572,7 +586,7 @@ def test_public_pages_are_public_for_everyone():
 
 
 def test_matrix_rows_name_known_outcomes():
-    known = {"200", "301", "302", "login", "403", "404", "405"}
+    known = {"200", "301", "302", "login", "403", "404", "405", "409"}
     for (row, method), outcomes in EXPECTED.items():
         for actor, outcome in outcomes.items():
             assert outcome.rstrip("*") in known, (row, method, actor, outcome)

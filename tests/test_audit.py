@@ -223,14 +223,14 @@ def test_every_state_change_is_logged_with_its_actor_and_note(client, cast, peri
     assessment = SelfAssessment.objects.get(employee=cast.staff)
     client.post(f"/penilaian/{period.code}/kirim/", {"version": str(assessment.version)})
     client.force_login(supervisor)
-    client.post(f"/tinjau/{assessment.pk}/", {"action": "return", "note": "Lengkapi bukti untuk AK-1"})
+    client.post(f"/tinjau/{assessment.pk}/kembalikan/", {"note": "Lengkapi bukti untuk AK-1"})
     client.force_login(staff)
     assessment.refresh_from_db()
     client.post(form, questionnaire_data(period, 5, version=assessment.version))
     assessment.refresh_from_db()
     client.post(f"/penilaian/{period.code}/kirim/", {"version": str(assessment.version)})
     client.force_login(supervisor)
-    client.post(f"/tinjau/{assessment.pk}/", {"action": "approve"})
+    client.post(f"/tinjau/{assessment.pk}/setujui/")
 
     assessment.refresh_from_db()
     assert assessment.state == "approved"
@@ -254,7 +254,7 @@ def test_a_refused_change_logs_nothing(client, cast, period):
     assessment = submitted_assessment(cast.staff, period, 4)
     events = AssessmentEvent.objects.count()
     client.force_login(cast.supervisor.user)
-    client.post(f"/tinjau/{assessment.pk}/", {"action": "return", "note": "  "})  # a note is required
+    client.post(f"/tinjau/{assessment.pk}/kembalikan/", {"note": "  "})  # a note is required
     client.force_login(cast.staff.user)
     client.post(f"/penilaian/{period.code}/kirim/", {"version": str(assessment.version)})  # already submitted
     assert AssessmentEvent.objects.count() == events

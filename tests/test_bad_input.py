@@ -63,8 +63,7 @@ def test_an_indicator_outside_the_questionnaire_is_refused(staff_client, cast, p
     assert "bukan bagian dari periode ini" in response.content.decode()
     assert snapshot(cast.staff) == before
     data[f"rating_{foreign.pk}"] = "5"
-    data["action"] = "autosave"
-    response = staff_client.post(url(period), data)
+    response = staff_client.post(f"/penilaian/{period.code}/simpan-otomatis/", data)
     assert response.status_code == 400 and response.json()["ok"] is False
     assert snapshot(cast.staff) == before
 
@@ -167,7 +166,7 @@ def test_a_stale_tab_cannot_overwrite_a_newer_draft(cast, period):
 
 
 def test_a_stale_autosave_is_refused_with_409(staff_client, cast, period, draft):
-    response = staff_client.post(url(period), {**form_data(period, score=2, version=draft.version - 1), "action": "autosave"})
+    response = staff_client.post(f"/penilaian/{period.code}/simpan-otomatis/", form_data(period, score=2, version=draft.version - 1))
     assert response.status_code == 409
     assert "diubah di tab atau perangkat lain" in response.json()["message"]
     assert set(Rating.objects.filter(assessment=draft).values_list("score", flat=True)) == {3}

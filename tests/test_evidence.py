@@ -87,7 +87,7 @@ def test_an_oversized_file_is_refused(staff_client, cast, period, settings):
 def test_autosave_never_touches_a_stored_file(staff_client, cast, period, settings):
     upload(staff_client, period, "laporan.pdf", PDF)
     assessment = SelfAssessment.objects.get(employee=cast.staff)
-    response = staff_client.post(url(period), {**form_data(period, score=3, version=assessment.version), "action": "autosave"})
+    response = staff_client.post(f"/penilaian/{period.code}/simpan-otomatis/", form_data(period, score=3, version=assessment.version))
     assert response.status_code == 200
     rating = Rating.objects.get(assessment=assessment, indicator=first(period))
     assert rating.evidence and rating.score == 3

@@ -70,7 +70,7 @@ def test_other_pages_and_every_write_use_the_primary(client, cast, period, repli
 def test_after_a_write_the_person_reads_the_primary_and_sees_it(client, cast, period, replica, routed):
     assessment = submitted_assessment(cast.staff, period)
     client.force_login(cast.supervisor.user)
-    response = client.post(f"/tinjau/{assessment.pk}/", {"action": "approve"})
+    response = client.post(f"/tinjau/{assessment.pk}/setujui/")
     assert response.status_code == 302
     assert response.cookies[db_router.WROTE_COOKIE]["max-age"] == 10
     routed["read"].clear()
@@ -87,7 +87,7 @@ def test_after_a_write_the_person_reads_the_primary_and_sees_it(client, cast, pe
 def test_no_write_cookie_without_a_replica(client, cast, period):
     assessment = submitted_assessment(cast.staff, period)
     client.force_login(cast.supervisor.user)
-    response = client.post(f"/tinjau/{assessment.pk}/", {"action": "approve"})
+    response = client.post(f"/tinjau/{assessment.pk}/setujui/")
     assert db_router.WROTE_COOKIE not in response.cookies
 
 

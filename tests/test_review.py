@@ -28,7 +28,7 @@ def test_the_review_page_shows_the_answers_read_only_and_logs_the_view(superviso
     assert cast.staff.full_name in page
     assert period.questionnaire()[0].indicators.all()[0].statement in page
     assert "catatan" in page  # the notes
-    assert 'name="action" value="approve"' in page and 'name="action" value="return"' in page
+    assert f'action="/tinjau/{submitted.pk}/setujui/"' in page and f'action="/tinjau/{submitted.pk}/kembalikan/"' in page
     assert 'name="rating_' not in page  # nothing to edit
     log = AccessLog.objects.get()
     assert (log.viewer, log.employee, log.action) == (cast.supervisor.user, cast.staff, "review")
@@ -36,7 +36,7 @@ def test_the_review_page_shows_the_answers_read_only_and_logs_the_view(superviso
 
 def test_approve_is_one_post_logged_and_notified(supervisor, cast, submitted, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = supervisor.post(f"/tinjau/{submitted.pk}/", {"action": "approve"})
+        response = supervisor.post(f"/tinjau/{submitted.pk}/setujui/")
     assert response.status_code == 302 and response["Location"] == "/unit/A1/pegawai/"
     submitted.refresh_from_db()
     assert submitted.state == "approved" and submitted.reviewed_by == cast.supervisor.user
@@ -47,7 +47,7 @@ def test_approve_is_one_post_logged_and_notified(supervisor, cast, submitted, dj
 
 
 def test_return_needs_a_note(supervisor, cast, submitted):
-    response = supervisor.post(f"/tinjau/{submitted.pk}/", {"action": "return", "note": "   "})
+    response = supervisor.post(f"/tinjau/{submitted.pk}/kembalikan/", {"note": "   "})
     assert response.status_code == 400
     assert "Tulis catatan tentang apa yang perlu diperbaiki." in response.content.decode()
     assert SelfAssessment.objects.get(pk=submitted.pk).state == "submitted"
@@ -55,7 +55,7 @@ def test_return_needs_a_note(supervisor, cast, submitted):
 
 def test_return_with_a_note_reaches_the_person(supervisor, client, cast, submitted, period, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = supervisor.post(f"/tinjau/{submitted.pk}/", {"action": "return", "note": "Lengkapi bukti untuk AK-1"})
+        response = supervisor.post(f"/tinjau/{submitted.pk}/kembalikan/", {"note": "Lengkapi bukti untuk AK-1"})
     assert response.status_code == 302
     submitted.refresh_from_db()
     assert (submitted.state, submitted.return_note) == ("returned", "Lengkapi bukti untuk AK-1")
@@ -77,8 +77,8 @@ def test_only_a_submitted_assessment_can_be_reviewed(supervisor, cast, period, s
     else:
         SelfAssessment.objects.filter(pk=assessment.pk).update(state="draft")
     events = AssessmentEvent.objects.count()
-    for action in ({"action": "approve"}, {"action": "return", "note": "lagi"}):
-        response = supervisor.post(f"/tinjau/{assessment.pk}/", action, follow=True)
+    for decision, body in (("setujui", {}), ("kembalikan", {"note": "lagi"})):
+        response = supervisor.post(f"/tinjau/{assessment.pk}/{decision}/", body, follow=True)
         if state == "draft":
             assert response.status_code == 404
             continue
@@ -91,18 +91,18 @@ def test_a_supervisor_never_reviews_their_own_assessment(client, cast, period):
     own = submitted_assessment(cast.supervisor, period, 4)
     client.force_login(cast.supervisor.user)
     assert client.get(f"/tinjau/{own.pk}/").status_code == 404
-    assert client.post(f"/tinjau/{own.pk}/", {"action": "approve"}).status_code == 404
+    assert client.post(f"/tinjau/{own.pk}/setujui/").status_code == 404
     assert SelfAssessment.objects.get(pk=own.pk).state == "submitted"
     # It goes to the level above: here the admin, or a head of the root.
     head = make_employee("direktur", cast.tree.root, heads=cast.tree.root)
     client.force_login(head.user)
-    assert client.post(f"/tinjau/{own.pk}/", {"action": "approve"}).status_code == 302
+    assert client.post(f"/tinjau/{own.pk}/setujui/").status_code == 302
     assert SelfAssessment.objects.get(pk=own.pk).state == "approved"
 
 
 def test_an_admin_reviews_anyone(client, cast, submitted):
     client.force_login(cast.admin)
-    assert client.post(f"/tinjau/{submitted.pk}/", {"action": "approve"}).status_code == 302
+    assert client.post(f"/tinjau/{submitted.pk}/setujui/").status_code == 302
     assert SelfAssessment.objects.get(pk=submitted.pk).state == "approved"
 
 
@@ -157,7 +157,8 @@ def scoped_urls(assessment, rating):
         ("get", "/unit/A1/pegawai/"), ("get", "/unit/A1/ekspor/sub-unit.csv"), ("get", "/unit/A1/ekspor/sub-unit.xlsx"),
         ("get", "/unit/A1/ekspor/pegawai.csv"), ("get", "/unit/A1/ekspor/pegawai.xlsx"),
         ("get", "/unit/A/"), ("get", "/unit/ROOT/"), ("get", "/unit/ROOT/pegawai/?semua=1"),
-        ("get", f"/tinjau/{assessment.pk}/"), ("post", f"/tinjau/{assessment.pk}/"),
+        ("get", f"/tinjau/{assessment.pk}/"), ("post", f"/tinjau/{assessment.pk}/setujui/"),
+        ("post", f"/tinjau/{assessment.pk}/kembalikan/"),
         ("get", f"/hasil/{assessment.pk}/"), ("get", f"/bukti/{rating.pk}/"),
         ("post", "/unit/A1/setujui/"),
     ]

@@ -146,7 +146,7 @@ def test_a_draft_answer_can_be_changed_and_cleared(staff_client, cast, period):
 
 def test_autosave_answers_json_with_the_new_version(staff_client, cast, period):
     items = indicators(period)
-    response = staff_client.post(url(period), {"version": "0", "action": "autosave", f"rating_{items[0].pk}": "4"})
+    response = staff_client.post(f"/penilaian/{period.code}/simpan-otomatis/", {"version": "0", f"rating_{items[0].pk}": "4"})
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] is True and body["version"] == 1 and body["answered"] == 1 and body["total"] == len(items)

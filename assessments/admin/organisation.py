@@ -23,7 +23,10 @@ from .common import EstimatedCountPaginator, activate, retire
 class WorkUnitAdmin(ImportAdminMixin, TreeAdmin, SimpleHistoryAdmin):
     import_kind = "units"
     change_list_template = "admin/assessments/workunit/change_list.html"  # TreeAdmin's, plus "Impor"
-    form = movenodeform_factory(WorkUnit, fields=["code", "name", "is_active"])
+    form = movenodeform_factory(WorkUnit, fields=["code", "name"])
+    # One way to deactivate a unit: the list's activate and retire actions (set_active, with
+    # the history), not a second checkbox on this page.
+    readonly_fields = ["is_active"]
     list_display = ["name", "code", "depth", "is_active"]
     list_filter = ["is_active", "depth"]
     search_fields = ["code", "name"]

@@ -17,7 +17,6 @@ from ..models import (
     AssessmentPeriod,
     PeriodIndicator,
     PeriodPillar,
-    Pillar,
 )
 from .common import ReadOnlyInline
 
@@ -125,14 +124,14 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, _("%(period)s is open; its questionnaire is now fixed.") % {"period": period}, messages.SUCCESS)
             return redirect("admin:assessments_assessmentperiod_change", period.pk)
-        pillars = list(Pillar.objects.filter(is_active=True).annotate(n=Count("indicators", filter=Q(indicators__is_active=True))))
+        plan = services.period_open_plan(period=period)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "period": period,
-            "pillars": pillars,
-            "empty_pillars": [p for p in pillars if p.n == 0],
-            "open_period": AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN).exclude(pk=period.pk).first(),
+            "plan": plan,
+            "pillars": [(pillar, len(plan.indicators_of(pillar))) for pillar in plan.pillars],
+            "refusal": plan.refusal(),
             "title": _("Open %(period)s") % {"period": period},
         }
         return render(request, "admin/assessments/assessmentperiod/open_confirm.html", context)

@@ -202,8 +202,7 @@ def staff_filters(request) -> dict:
     return {
         "state": state if state in [rollups.NOT_STARTED, *AssessmentState.values, rollups.ELSEWHERE] else "",
         "grade": grade if grade in Grade.values else "",
-        # PostgreSQL refuses a NUL in a text parameter (ValueError: a 500); no name holds one.
-        "search": request.GET.get("q", "").replace("\x00", "")[:100],
+        "search": request.GET.get("q", "")[:100],
         "subtree": request.GET.get("semua") == "1",
     }
 

@@ -1,6 +1,6 @@
 """Staff: my assessments, the questionnaire, submission, results, my data."""
 
-import re
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from .. import permissions, privacy, services
 from ..exports import csv_response
@@ -25,8 +26,6 @@ from ..models import (
 from ..scoring import one_decimal
 from ..validators import evidence_content_type, evidence_download_name
 
-PERIOD_CODE = re.compile(r"^(\d{4})-Q([1-4])$")
-
 
 def _employee(user):
     employee = permissions.employee_of(user)
@@ -38,14 +37,10 @@ def _employee(user):
 def _get_own_period(user, code: str):
     """Return (employee, period) for the user's own assessment of a period that has opened."""
     employee = _employee(user)
-    match = PERIOD_CODE.match(code)
-    if not match:
+    fields = AssessmentPeriod.code_fields(code)
+    if fields is None:
         raise Http404
-    period = get_object_or_404(
-        AssessmentPeriod.objects.exclude(status=AssessmentPeriod.Status.PLANNED),
-        year=int(match.group(1)),
-        quarter=int(match.group(2)),
-    )
+    period = get_object_or_404(AssessmentPeriod.objects.exclude(status=AssessmentPeriod.Status.PLANNED), **fields)
     return employee, period
 
 
@@ -107,51 +102,72 @@ def _autosave_reply(form, assessment=None, *, status=200, message=""):
     return JsonResponse(payload, status=status)
 
 
-@login_required
-def assessment_form(request, period_code):
-    employee, period = _get_own_period(request.user, period_code)
-    assessment = SelfAssessment.objects.filter(employee=employee, period=period).select_related("period").first()
-    if assessment and assessment.state in COUNTED_STATES:
-        return redirect("assessments:result", assessment.pk)
-    if request.method != "POST":
-        form = _form_for(request, period=period, assessment=assessment)
-        return _render_form(request, period, assessment, form)
+@dataclass
+class _Saved:
+    """The outcome of saving the posted answers: the assessment as saved (status 200), or the
+    reason nothing was saved (400: an answer is not valid; 409: refused or stale)."""
 
-    action = request.POST.get("action", "save")
-    autosave = action == "autosave"
-    form = _form_for(request, period=period, assessment=assessment, data=request.POST, files=request.FILES)
+    form: AssessmentForm
+    assessment: SelfAssessment | None
+    status: int = 200
+    message: str = ""
+    stale: bool = False
+
+
+def _save_posted(request, employee, period, assessment, *, files=None) -> _Saved:
+    """Save the answers posted to the form or to autosave (one implementation for both)."""
+    form = _form_for(request, period=period, assessment=assessment, data=request.POST, files=files)
     if form.read_only:
-        message = services.editability_message(assessment, period)
-        if autosave:
-            return _autosave_reply(form, status=409, message=message)
-        messages.error(request, message)
-        return _render_form(request, period, assessment, form, status=409)
+        return _Saved(form, assessment, 409, services.editability_message(assessment, period))
     if not form.is_valid():
-        if autosave:
-            return _autosave_reply(form, status=400, message=_("Some answers are not valid; they were not saved."))
-        return _render_form(request, period, assessment, form, status=400)
+        return _Saved(form, assessment, 400, _("Some answers are not valid; they were not saved."))
     try:
-        assessment = services.assessment_save_draft(
+        saved = services.assessment_save_draft(
             employee=employee, period=period, answers=form.answers(), version=form.cleaned_data["version"], actor=request.user
         )
     except services.StaleDraft as error:
-        current = SelfAssessment.objects.get(employee=employee, period=period)
-        if autosave:
-            return _autosave_reply(form, status=409, message=error.message)
+        return _Saved(form, assessment, 409, error.message, stale=True)
+    except services.ServiceError as error:
+        return _Saved(form, assessment, 409, error.message)
+    return _Saved(form, saved)
+
+
+def _own_assessment(employee, period) -> SelfAssessment | None:
+    return SelfAssessment.objects.filter(employee=employee, period=period).select_related("period").first()
+
+
+@login_required
+@require_POST
+def assessment_autosave(request, period_code):
+    """Save the draft in the background (JavaScript), answering JSON; files go with the form's
+    buttons only."""
+    employee, period = _get_own_period(request.user, period_code)
+    saved = _save_posted(request, employee, period, _own_assessment(employee, period))
+    return _autosave_reply(saved.form, saved.assessment if saved.status == 200 else None, status=saved.status, message=saved.message)
+
+
+@login_required
+def assessment_form(request, period_code):
+    employee, period = _get_own_period(request.user, period_code)
+    assessment = _own_assessment(employee, period)
+    if assessment and assessment.is_counted:
+        return redirect("assessments:result", assessment.pk)
+    if request.method != "POST":
+        return _render_form(request, period, assessment, _form_for(request, period=period, assessment=assessment))
+    saved = _save_posted(request, employee, period, assessment, files=request.FILES)
+    if saved.stale:
         # Keep what the person typed on screen; saving again now overwrites the other tab.
+        current = SelfAssessment.objects.get(employee=employee, period=period)
         form = _form_for(request, period=period, assessment=current, data=_with_version(request.POST, current.version))
         form.is_valid()
-        messages.warning(request, error.message)
+        messages.warning(request, saved.message)
         return _render_form(request, period, current, form, status=409)
-    except services.ServiceError as error:
-        if autosave:
-            return _autosave_reply(form, status=409, message=error.message)
-        messages.error(request, error.message)
-        return _render_form(request, period, assessment, form, status=409)
-
-    if autosave:
-        return _autosave_reply(form, assessment)
-    if action == "submit":
+    if saved.status != 200:
+        if saved.status == 409:
+            messages.error(request, saved.message)
+        return _render_form(request, period, assessment, saved.form, status=saved.status)
+    assessment = saved.assessment
+    if request.POST.get("action") == "submit":
         check = _form_for(
             request, period=period, assessment=assessment, data=_with_version(request.POST, assessment.version), require_complete=True
         )

@@ -38,9 +38,9 @@
     saving = true;
     var data = new FormData(form);
     form.querySelectorAll("input[type=file]").forEach(function (input) { data.delete(input.name); });
-    data.set("action", "autosave");
+    data.delete("action");
     show(form.dataset.msgSaving, false);
-    fetch(window.location.href, {
+    fetch(form.dataset.autosaveUrl, {
       method: "POST", body: data, credentials: "same-origin",
       headers: { "X-Requested-With": "fetch", "Accept": "application/json" }
     }).then(function (response) {
