@@ -190,7 +190,7 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# PRODUCT.md: an aggregate shown to someone who may not see the answers behind it is hidden
+# docs/RULES.md (privacy threshold): an aggregate shown to someone who may not see the answers behind it is hidden
 # below this many assessments.
 PRIVACY_MIN_GROUP = env_int("PRIVACY_MIN_GROUP", 5)
 

@@ -1,4 +1,7 @@
-"""Forms validate input and nothing else; views hand `cleaned_data` to the services."""
+"""Forms: the login, the questionnaire (built from a period's frozen questionnaire and laid out
+with crispy-forms: one section per pillar, large 1-5 choices), the submit confirmation and the
+return note. They validate input and give readable messages (repeating, with the services'
+messages, what the services check again); views hand the answers to the services."""
 
 import re
 

@@ -26,7 +26,7 @@ class LanguageMiddleware:
     """Indonesian unless the person chose English with the switch in the page header.
 
     Django's LocaleMiddleware would follow the browser's Accept-Language, which on most phones
-    and office PCs says English; PRODUCT.md makes Indonesian the default and English a choice.
+    and office PCs says English; the product makes Indonesian the default and English a choice.
     """
 
     def __init__(self, get_response):

@@ -222,7 +222,7 @@ class Indicator(Localized, models.Model):
 
 class AssessmentPeriod(models.Model):
     """A quarter (triwulan). Opening it copies the framework in force into PeriodPillar and
-    PeriodIndicator rows, so later edits never reach an open or past period (PRODUCT.md)."""
+    PeriodIndicator rows, so later edits never reach an open or past period (docs/RULES.md)."""
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
@@ -545,11 +545,14 @@ class AssessmentEvent(models.Model):
 
 
 class UnitPeriodSummary(models.Model):
-    """Counted assessments attributed to exactly this unit (not its subtree) in one period.
+    """The figures of one unit and everything below it (its whole subtree) in one period: the
+    counted assessments attributed to any unit of the subtree.
 
-    Kept up to date in the same transaction as every submit, return and approve; roll-ups for a
-    subtree sum these rows, so a dashboard reads a few rows per unit instead of every rating.
-    `expected` is set by `services.period_expected_refresh` while the period is open.
+    Kept up to date in the same transaction as every submit and return (summaries.summary_apply
+    adds an assessment to its unit's row and every ancestor's), so a dashboard reads one row
+    per unit and period instead of every rating.
+    `expected` is set by `summaries.period_expected_refresh` while the period is open; the
+    `closed_*` figures by `summaries.summary_freeze` when it closes.
     """
 
     unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="summaries")
@@ -580,7 +583,7 @@ class UnitPeriodSummary(models.Model):
 
 
 class UnitPeriodPillarSummary(models.Model):
-    """Sum of one pillar's scores over the counted assessments attributed to this unit."""
+    """Sum of one pillar's scores over the counted assessments of this unit's subtree."""
 
     unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="pillar_summaries")
     period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="pillar_summaries")
@@ -602,7 +605,7 @@ class UnitPeriodPillarSummary(models.Model):
 
 
 class UnitPeriodIndicatorSummary(models.Model):
-    """Sum of one indicator's ratings over the counted assessments attributed to this unit;
+    """Sum of one indicator's ratings over the counted assessments of this unit's subtree;
     the dashboard's weak spots read it instead of millions of ratings."""
 
     unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="indicator_summaries")

@@ -1,4 +1,4 @@
-"""Database aggregates for dashboards: the unit roll-up of PRODUCT.md.
+"""Database aggregates for dashboards: the unit roll-up (docs/RULES.md).
 
 A roll-up for unit U and period P covers U and every unit below it. The summary tables hold
 exactly that, one row per unit and period (per pillar, per indicator), kept up to date in the

@@ -1,4 +1,4 @@
-"""PRODUCT.md's scoring rules as pure functions: ratings in, scores out, no database.
+"""The scoring rules (docs/RULES.md) as pure functions: ratings in, scores out, no database.
 
 Arithmetic is exact (fractions) so that a grade band edge such as 75 is never missed by a
 floating-point rounding; callers store the result as a float (unrounded) and show one decimal.
@@ -26,7 +26,7 @@ class Grade(models.TextChoices):
     SANGAT_KURANG = "sangat_kurang", _("Very poor")
 
 
-# Lower bound of each band on the integrity index, best first (PRODUCT.md).
+# Lower bound of each band on the integrity index, best first (docs/RULES.md).
 GRADE_BANDS: tuple[tuple[int, Grade], ...] = (
     (90, Grade.SANGAT_BAIK),
     (75, Grade.BAIK),
@@ -94,7 +94,7 @@ def score_sheet(pillars: Mapping[Hashable, tuple[Number, Iterable[tuple[Number, 
 
 
 def one_decimal(value: Number | float) -> Decimal:
-    """Return a score rounded half up to one decimal, for display (PRODUCT.md: stored
+    """Return a score rounded half up to one decimal, for display (docs/RULES.md: stored
     unrounded, shown with one decimal). It starts from the shortest decimal form of a float, so
     a stored 68.95 shows as 69.0 on every page and in every export."""
     if not isinstance(value, Decimal):

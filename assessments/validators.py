@@ -32,7 +32,7 @@ def validate_nip(value: str) -> None:
         raise ValidationError(_("The gender digit of a NIP (digit 15) must be 1 or 2."), code="nip_gender")
 
 
-# Magic bytes of the evidence types we accept (PRODUCT.md: checked by content, not by name).
+# Magic bytes of the evidence types we accept (docs/RULES.md: checked by content, not by name).
 EVIDENCE_TYPES = (
     (b"%PDF-", "application/pdf", ".pdf"),
     (b"\xff\xd8\xff", "image/jpeg", ".jpg"),

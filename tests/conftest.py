@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from assessments import services, summaries
+from assessments import periods, services, summaries
 from assessments.models import AssessmentPeriod, Employee, SupervisorAssignment, WorkUnit
 
 from .browser import chromium, demo, page_factory  # noqa: F401 - the browser fixtures, shared by every module
@@ -69,12 +69,12 @@ def cast(tree):
 
 def create_period(year: int, quarter: int, *, status: str = "open", opens_on=None, closes_on=None) -> AssessmentPeriod:
     """Create a period and open it (freezing the current framework); close it if asked."""
-    start, end = services.quarter_dates(year, quarter)
+    start, end = periods.quarter_dates(year, quarter)
     period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on or start, closes_on=closes_on or end)
     if status in ("open", "closed"):
-        services.period_open(period=period)
+        periods.period_open(period=period)
     if status == "closed":
-        services.period_close(period=period)
+        periods.period_close(period=period)
     period.refresh_from_db()
     return period
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError
 from django.test import Client
 
-from assessments import services, summaries
+from assessments import periods, services, summaries
 from assessments.models import AssessmentEvent, PillarScore, Rating, SelfAssessment, UnitPeriodSummary
 
 from .conftest import all_answers, form_data, submitted_assessment
@@ -115,7 +115,7 @@ def test_a_period_that_does_not_exist_or_is_not_open_is_404(staff_client, period
     assert staff_client.get("/penilaian/2099-Q1/isi/").status_code == 404
     assert staff_client.get("/penilaian/bogus/isi/").status_code == 404
     assert staff_client.get("/penilaian/2026-Q9/isi/").status_code == 404
-    services.period_create_next()  # planned, not opened
+    periods.period_create_next()  # planned, not opened
     from assessments.models import AssessmentPeriod
 
     planned = AssessmentPeriod.objects.get(status="planned")

@@ -1,4 +1,4 @@
-"""The database itself refuses what PRODUCT.md forbids, whatever the code above it does."""
+"""The database itself refuses what the rules forbid (docs/RULES.md), whatever the code above it does."""
 
 import datetime
 

@@ -14,7 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
-from assessments import services
+from assessments import periods, services
 from assessments.models import AccessLog, Employee, SelfAssessment
 
 from .conftest import make_employee, past_assessment, submitted_assessment
@@ -138,7 +138,7 @@ def test_staff_see_the_average_frozen_when_the_period_closes(client, cast, perio
     mine = submitted_assessment(cast.staff, period, score=4)  # 75
     for n in range(4):
         submitted_assessment(make_employee(f"rekan{n}", cast.tree.a1), period, score=2)  # 25 each
-    services.period_close(period=period)
+    periods.period_close(period=period)
     client.force_login(cast.staff.user)
     # (75 + 4 * 25) / 5 = 35.0
     assert unit_mean_of(client, mine) == "35,0"
@@ -160,7 +160,7 @@ def test_a_closed_average_of_fewer_than_five_stays_hidden(client, cast, period):
     mine = submitted_assessment(cast.staff, period, score=4)
     for n in range(3):
         submitted_assessment(make_employee(f"rekan{n}", cast.tree.a1), period, score=2)
-    services.period_close(period=period)
+    periods.period_close(period=period)
     client.force_login(cast.staff.user)
     page = client.get(f"/hasil/{mine.pk}/").content.decode()
     assert 'data-testid="unit-mean"' not in page

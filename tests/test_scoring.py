@@ -1,4 +1,4 @@
-"""PRODUCT.md's formulas on hand-computed examples."""
+"""The scoring formulas (docs/RULES.md) on hand-computed examples."""
 
 from decimal import Decimal
 from fractions import Fraction

@@ -12,7 +12,7 @@ from django.db.models import F
 from django.test import RequestFactory
 from django.utils import timezone
 
-from assessments import models, services, summaries
+from assessments import models, periods, services, summaries
 from assessments.management.commands.seed_scale import BENCH_PASSWORD, build_tree, level_sizes
 from assessments.models import (
     AssessmentEvent,
@@ -125,7 +125,7 @@ def test_closed_quarters_end_with_the_one_before_the_current_and_count_about_nin
     assert len(closed) == 2
     assert (closed[0].year, closed[0].quarter) == previous
     for period in closed:
-        assert (period.opens_on, period.closes_on) == services.quarter_dates(period.year, period.quarter)
+        assert (period.opens_on, period.closes_on) == periods.quarter_dates(period.year, period.quarter)
         states = Counter(SelfAssessment.objects.filter(period=period).values_list("state", flat=True))
         assert set(states) <= {"submitted", "approved"}
         assert 0.82 <= (states["submitted"] + states["approved"]) / 300 <= 0.97
@@ -136,7 +136,7 @@ def test_the_open_quarter_has_a_realistic_mix(seeded):
     period = open_period()
     today = timezone.localdate()
     assert period.opens_on <= today <= period.closes_on
-    assert (period.opens_on, period.closes_on) == services.quarter_dates(today.year, (today.month - 1) // 3 + 1)
+    assert (period.opens_on, period.closes_on) == periods.quarter_dates(today.year, (today.month - 1) // 3 + 1)
     assessments = list(SelfAssessment.objects.filter(period=period))
     states = Counter(a.state for a in assessments)
     assert set(states) == {"draft", "submitted", "returned", "approved"}

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from assessments import services
+from assessments import periods, services
 from assessments.models import (
     AssessmentEvent,
     Indicator,
@@ -109,7 +109,7 @@ def test_the_form_page_uses_a_constant_number_of_queries(client, cast, django_as
     around_today = {"opens_on": today - datetime.timedelta(days=1), "closes_on": today + datetime.timedelta(days=9)}
     small = create_period(2030, 1, **around_today)
     queries = form_queries(client, cast.staff, small, django_assert_max_num_queries)
-    services.period_close(period=small)
+    periods.period_close(period=small)
     pillar = Pillar.objects.get(code="AK")
     Indicator.objects.bulk_create(
         Indicator(pillar=pillar, code=f"AK-X{n}", statement=f"Pernyataan tambahan {n}", order=10 + n) for n in range(30)
@@ -272,7 +272,7 @@ def test_after_the_closing_date_the_form_explains_instead_of_failing(staff_clien
 
 
 def test_a_period_closed_by_the_admin_takes_no_entries(staff_client, cast, period):
-    services.period_close(period=period)
+    periods.period_close(period=period)
     response = staff_client.post(url(period), form_data(period, score=5))
     assert response.status_code == 409
     assert not SelfAssessment.objects.filter(employee=cast.staff).exists()
@@ -280,7 +280,7 @@ def test_a_period_closed_by_the_admin_takes_no_entries(staff_client, cast, perio
 
 def test_a_returned_assessment_after_closing_can_be_fixed_until_its_deadline(staff_client, cast, period):
     assessment = submitted_assessment(cast.staff, period, score=2)
-    services.period_close(period=period)
+    periods.period_close(period=period)
     services.assessment_return(assessment=assessment, reviewer=cast.supervisor.user, note="Perbaiki")
     assessment.refresh_from_db()
     assert assessment.return_deadline == timezone.localdate() + datetime.timedelta(days=services.RETURN_GRACE_DAYS)

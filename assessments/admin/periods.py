@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from .. import services
+from .. import periods, services
 from ..models import (
     COUNTED_STATES,
     EDITABLE_STATES,
@@ -103,7 +103,7 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
         self._check_change(request)
         if request.method != "POST":
             return redirect("admin:assessments_assessmentperiod_changelist")
-        period = services.period_create_next()
+        period = periods.period_create_next()
         self.log_addition(request, period, [{"added": {}}])
         self.message_user(
             request,
@@ -118,13 +118,13 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
         self._check_change(request, period)
         if request.method == "POST":
             try:
-                services.period_open(period=period)
+                periods.period_open(period=period)
             except services.ServiceError as error:
                 self.message_user(request, error.message, messages.ERROR)
             else:
                 self.message_user(request, _("%(period)s is open; its questionnaire is now fixed.") % {"period": period}, messages.SUCCESS)
             return redirect("admin:assessments_assessmentperiod_change", period.pk)
-        plan = services.period_open_plan(period=period)
+        plan = periods.period_open_plan(period=period)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -141,7 +141,7 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
         self._check_change(request, period)
         if request.method == "POST":
             try:
-                services.period_close(period=period)
+                periods.period_close(period=period)
             except services.ServiceError as error:
                 self.message_user(request, error.message, messages.ERROR)
             else:

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
 
-from assessments import services
+from assessments import periods
 from assessments.imports.staff import read_staff, staff_import
 from assessments.models import AssessmentPeriod, Employee, WorkUnit
 from assessments.synthetic import POSITIONS, nip_for, person_name
@@ -48,8 +48,8 @@ class Command(BaseCommand):
             WorkUnit.objects.add_child(root, {"code": f"U{index:04d}", "name": f"Unit {index}"})
             codes.append(f"U{index:04d}")
         today = timezone.localdate()
-        start, end = services.quarter_dates(today.year, (today.month - 1) // 3 + 1)
-        services.period_open(period=AssessmentPeriod.objects.create(year=today.year, quarter=(today.month - 1) // 3 + 1, opens_on=start, closes_on=end))
+        start, end = periods.quarter_dates(today.year, (today.month - 1) // 3 + 1)
+        periods.period_open(period=AssessmentPeriod.objects.create(year=today.year, quarter=(today.month - 1) // 3 + 1, opens_on=start, closes_on=end))
 
         taken: set[str] = set()
         people = [(nip_for(rng, taken), person_name(rng), rng.choice(POSITIONS), rng.choice(codes)) for _ in range(rows)]

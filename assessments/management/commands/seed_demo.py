@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from assessments import services, summaries
+from assessments import periods, summaries
 from assessments.models import (
     AssessmentPeriod,
     AssessmentState,
@@ -119,6 +119,40 @@ def _walk(node, parent=None):
         yield from _walk(child, code)
 
 
+def _reviewer_for(employee, units, heads) -> int | None:
+    """The user id of the head of the nearest unit above the person (not themselves)."""
+    for path in reversed(WorkUnit.chain_paths(employee.unit.path)):  # nearest unit first
+        for code, head in heads.items():
+            if units[code].path == path and head.pk != employee.pk:
+                return head.user_id
+    return None
+
+
+def _period_opened(year: int, quarter: int, *, weighted: bool) -> AssessmentPeriod:
+    """Create and open a quarter. The first one (always closed) is opened with non-default
+    weights on the framework: period_open is the one place that freezes a questionnaire, so
+    that period's rows hold what the framework held when it opened, as for any real period,
+    and no frozen row is edited after the fact. The defaults are back before the next one."""
+    opens_on, closes_on = periods.quarter_dates(year, quarter)
+    period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
+    with framework_weights(WEIGHTED_PILLARS, WEIGHTED_INDICATORS) if weighted else nullcontext():
+        periods.period_open(period=period)
+    return period
+
+
+def _demo_state(rng, *, is_current: bool, is_pegawai: bool) -> str | None:
+    """A person's state in a demo quarter (None: not started). pegawai has approved every
+    closed quarter and has not started the current one: the demo journey."""
+    if is_pegawai and is_current:
+        return None
+    roll = rng.random()  # drawn for pegawai too, so every other person's draws stay the same
+    if is_pegawai:
+        return AssessmentState.APPROVED
+    if is_current:
+        return AssessmentState.SUBMITTED if roll < 0.35 else AssessmentState.APPROVED if roll < 0.45 else AssessmentState.DRAFT if roll < 0.6 else None
+    return None if roll < 0.1 else AssessmentState.SUBMITTED if roll < 0.25 else AssessmentState.APPROVED
+
+
 class Command(BaseCommand):
     help = "Load demo data (units, about 300 staff, 2026-Q1 to Q3 closed, the current quarter open). Idempotent."
 
@@ -189,43 +223,19 @@ class Command(BaseCommand):
         today = timezone.localdate()
         current_quarter = (today.month - 1) // 3 + 1
         quarters = [(today.year, q) for q in range(1, current_quarter)] or [(today.year - 1, 4)]
-        pillar_ids = None
         profiles = {}
-
-        def reviewer_for(employee):
-            for path in reversed(WorkUnit.chain_paths(employee.unit.path)):  # nearest unit first
-                for code, head in heads.items():
-                    if units[code].path == path and head.pk != employee.pk:
-                        return head.user_id
-            return None
-
+        reviewers = {employee.pk: _reviewer_for(employee, units, heads) for employee in employees}
         for position, (year, quarter) in enumerate(quarters + [(today.year, current_quarter)]):
-            opens_on, closes_on = services.quarter_dates(year, quarter)
-            period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
-            # The first quarter (always a closed one) is weighted on the framework, then opened:
-            # period_open is the one place that freezes a questionnaire, so that period's rows
-            # hold what the framework held when it opened, as for any real period, and no frozen
-            # row is edited after the fact. The defaults are back before the next quarter opens.
-            weights = framework_weights(WEIGHTED_PILLARS, WEIGHTED_INDICATORS) if position == 0 else nullcontext()
-            with weights:
-                services.period_open(period=period)
+            period = _period_opened(year, quarter, weighted=position == 0)
             questionnaire = period.questionnaire()
-            if pillar_ids is None:
+            if not profiles:
                 pillar_ids = [p.pillar_id for p in questionnaire]
                 profiles = {code: unit_profile(rng, pillar_ids) for code in units}
             is_current = (year, quarter) == (today.year, current_quarter)
             drift = 0.08 * position  # a slow improvement over the year
             specs = []
             for employee in employees:
-                if employee.pk == pegawai.pk and is_current:
-                    continue  # pegawai has not started the current quarter: the demo journey
-                roll = rng.random()
-                if employee.pk == pegawai.pk:
-                    roll = 0.5  # pegawai has a full history: approved in every closed quarter
-                if is_current:
-                    state = AssessmentState.SUBMITTED if roll < 0.35 else AssessmentState.APPROVED if roll < 0.45 else AssessmentState.DRAFT if roll < 0.6 else None
-                else:
-                    state = None if roll < 0.1 else AssessmentState.SUBMITTED if roll < 0.25 else AssessmentState.APPROVED
+                state = _demo_state(rng, is_current=is_current, is_pegawai=employee.pk == pegawai.pk)
                 if state is None:
                     continue
                 answers = draw_ratings(rng, questionnaire, profiles[employee.unit.code], drift)
@@ -233,12 +243,12 @@ class Command(BaseCommand):
                     answers = dict(list(answers.items())[: rng.randint(3, len(answers) - 1)])
                 specs.append(AssessmentSpec(
                     employee_id=employee.pk, user_id=employee.user_id, unit_id=employee.unit_id, state=state,
-                    answers=answers, at=moment_in(period, rng, latest=today), reviewer_id=reviewer_for(employee),
+                    answers=answers, at=moment_in(period, rng, latest=today), reviewer_id=reviewers[employee.pk],
                 ))
             bulk_create_assessments(period=period, specs=specs)
             summaries.summary_rebuild(period=period)
             summaries.period_expected_refresh(period=period)
             if not is_current:
-                services.period_close(period=period)
+                periods.period_close(period=period)
         # Give the next quarter a planned period, so admins can try opening it.
-        services.period_create_next()
+        periods.period_create_next()

@@ -29,7 +29,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from assessments import services, summaries
+from assessments import periods, summaries
 from assessments.models import (
     AccessLog,
     AssessmentEvent,
@@ -612,9 +612,9 @@ class Build:
         for position, (year, quarter) in enumerate(quarters):
             is_open = position == len(quarters) - 1
             with self.clock.stage("periods"):
-                opens_on, closes_on = services.quarter_dates(year, quarter)
+                opens_on, closes_on = periods.quarter_dates(year, quarter)
                 period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
-                services.period_open(period=period)
+                periods.period_open(period=period)
                 questionnaire = period.questionnaire()
             if profiles is None:  # per-unit answering habits, so units (and their roll-ups) differ
                 pillar_ids = [pillar.pillar_id for pillar in questionnaire]
@@ -634,7 +634,7 @@ class Build:
                 summaries.summary_rebuild(period=period)
                 summaries.period_expected_refresh(period=period)
                 if not is_open:
-                    services.period_close(period=period)
+                    periods.period_close(period=period)
             self.made["periods"] += 1
         self.made["closed"] = self.periods
         # The planner needs statistics on the tables dashboards read (and the unit tree).
