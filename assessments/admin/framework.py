@@ -35,12 +35,17 @@ class IndicatorInline(admin.StackedInline):
     ]
 
 
-class PeriodPillarVersionInline(ReadOnlyInline):
+class FrozenVersionInline(ReadOnlyInline):
+    """The versions of a pillar or an indicator that periods froze when they opened."""
+
+    verbose_name = gettext_lazy("version used by a period")
+    verbose_name_plural = gettext_lazy("versions used by periods (frozen when each period opened)")
+
+
+class PeriodPillarVersionInline(FrozenVersionInline):
     model = PeriodPillar
     fk_name = "pillar"
     fields = ["period", "name", "weight", "order"]
-    verbose_name = gettext_lazy("version used by a period")
-    verbose_name_plural = gettext_lazy("versions used by periods (frozen when each period opened)")
 
 
 @admin.register(Pillar)
@@ -62,12 +67,10 @@ class PillarAdmin(SimpleHistoryAdmin):
         return obj.n_active
 
 
-class PeriodIndicatorVersionInline(ReadOnlyInline):
+class PeriodIndicatorVersionInline(FrozenVersionInline):
     model = PeriodIndicator
     fk_name = "indicator"
     fields = ["period_name", "statement", "weight", "note_required_at_extremes"]
-    verbose_name = gettext_lazy("version used by a period")
-    verbose_name_plural = gettext_lazy("versions used by periods (frozen when each period opened)")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("pillar__period")
