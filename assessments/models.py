@@ -437,9 +437,10 @@ class SelfAssessment(models.Model):
 
     def is_editable(self, today: datetime.date | None = None) -> bool:
         """Return True when the owner may change it: a draft or returned assessment while the
-        period takes entries, or a returned one until its return deadline."""
-        if self.state not in EDITABLE_STATES:
-            return False
+        period takes entries, or a returned one until its return deadline, as long as the admin
+        has not closed the period."""
+        if self.state not in EDITABLE_STATES or self.period.status == AssessmentPeriod.Status.CLOSED:
+            return False  # a closed period's figures are final (docs/RULES.md, history)
         today = today or timezone.localdate()
         if self.period.accepts_entries(today):
             return True
@@ -551,8 +552,8 @@ class UnitPeriodSummary(models.Model):
     Kept up to date in the same transaction as every submit and return (summaries.summary_apply
     adds an assessment to its unit's row and every ancestor's), so a dashboard reads one row
     per unit and period instead of every rating.
-    `expected` is set by `summaries.period_expected_refresh` while the period is open; the
-    `closed_*` figures by `summaries.summary_freeze` when it closes.
+    `expected` is set by `summaries.period_expected_refresh` while the period is open. Once the
+    period closes, no row of it changes again (summaries.period_figures_writable).
     """
 
     unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="summaries")
@@ -565,11 +566,6 @@ class UnitPeriodSummary(models.Model):
     count_butuh_perbaikan = models.IntegerField(default=0)
     count_kurang = models.IntegerField(default=0)
     count_sangat_kurang = models.IntegerField(default=0)
-    # The figures as they stood when the period closed, the only unit figures staff are shown:
-    # a live count and mean would give away each colleague's index as they submit (9 x new - 8 x
-    # old). Null until the period closes (docs/RULES.md, privacy).
-    closed_counted = models.IntegerField(null=True, blank=True, editable=False)
-    closed_index_sum = models.FloatField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["period", "unit"]
@@ -625,6 +621,64 @@ class UnitPeriodIndicatorSummary(models.Model):
 
     def __str__(self):
         return f"{self.unit.code} · {self.period.code} · {self.indicator_id}"
+
+
+# --- The organisation a period was assessed in, and reorganisations ----------------------------
+
+
+class PeriodUnit(models.Model):
+    """A unit as it stood in a period: its code, name, place in the tree (the materialized path
+    it had then) and whether it was active. Recorded when the period opens and again when it
+    closes; after that it never changes, so a closed period's pages show the organisation it
+    was assessed in whatever the tree looks like today (structure.py)."""
+
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="units")
+    unit = models.ForeignKey(WorkUnit, on_delete=models.PROTECT, related_name="period_versions")
+    code = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    path = models.CharField(max_length=255)
+    depth = models.PositiveIntegerField()
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["period", "path"]
+        verbose_name = _("unit of a period")
+        verbose_name_plural = _("units of a period")
+        constraints = [
+            models.UniqueConstraint(fields=["period", "unit"], name="unit_once_per_period"),
+            models.UniqueConstraint(fields=["period", "path"], name="path_once_per_period"),
+        ]
+
+    def __str__(self):
+        return f"{self.period.code} · {self.name} ({self.code})"
+
+
+class UnitLineage(models.Model):
+    """A reorganisation that ended units and began others: a merge (A and B become C: two rows,
+    A→C and B→C) or a split (A becomes A1 and A2: A→A1, A→A2). Trends follow a unit through
+    it; moves and renames keep a unit's identity (its code) and need no lineage."""
+
+    class Kind(models.TextChoices):
+        MERGE = "merge", _("merged into")
+        SPLIT = "split", _("split into")
+
+    predecessor = models.ForeignKey(WorkUnit, on_delete=models.PROTECT, related_name="successions", verbose_name=_("earlier unit"))
+    successor = models.ForeignKey(WorkUnit, on_delete=models.PROTECT, related_name="origins", verbose_name=_("later unit"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["-at", "id"]
+        verbose_name = _("unit lineage")
+        verbose_name_plural = _("unit lineage")
+        constraints = [
+            models.UniqueConstraint(fields=["predecessor", "successor"], name="one_lineage_per_pair"),
+            models.CheckConstraint(condition=~Q(predecessor=models.F("successor")), name="lineage_not_to_itself"),
+        ]
+
+    def __str__(self):
+        return f"{self.predecessor.code} {self.get_kind_display()} {self.successor.code}"
 
 
 # --- Privacy and notifications ----------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import summaries
+from . import structure, summaries
 from .models import AssessmentPeriod, Indicator, PeriodIndicator, PeriodPillar, Pillar
 from .services import ServiceError
 
@@ -127,6 +127,7 @@ def period_open(*, period: AssessmentPeriod) -> AssessmentPeriod:
             )
         )
     PeriodIndicator.objects.bulk_create(items)
+    structure.period_tree_record(period=period)
     period.status = AssessmentPeriod.Status.OPEN
     period.opened_at = timezone.now()
     period.save(update_fields=["status", "opened_at"])
@@ -136,13 +137,14 @@ def period_open(*, period: AssessmentPeriod) -> AssessmentPeriod:
 
 @transaction.atomic
 def period_close(*, period: AssessmentPeriod) -> AssessmentPeriod:
-    """Close an open period: nothing more can be saved or submitted; `expected` and the
-    figures shown to staff are frozen."""
+    """Close an open period: nothing more can be saved or submitted; its organisation (the unit
+    tree), expected counts and summary rows are final from now on."""
     period = AssessmentPeriod.objects.select_for_update().get(pk=period.pk)
     if period.status != AssessmentPeriod.Status.OPEN:
         raise ServiceError(_("Only an open period can be closed."), code="not_open")
     summaries.period_expected_refresh(period=period)
-    summaries.summary_freeze(period=period)
+    # The organisation it was assessed in, as it stands at the close: final from now on.
+    structure.period_tree_record(period=period)
     period.status = AssessmentPeriod.Status.CLOSED
     period.closed_at = timezone.now()
     period.save(update_fields=["status", "closed_at"])

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from .models import AssessmentState, Employee, Rating, SelfAssessment, WorkUnit
+from .models import AssessmentPeriod, AssessmentState, Employee, Rating, SelfAssessment, WorkUnit
 
 ADMIN_GROUP = "Admin Kepegawaian"
 
@@ -132,6 +132,11 @@ def can_review(user, assessment: SelfAssessment) -> bool:
     if assessment.employee.user_id == user.pk:
         return False
     return unit_in_scope(user, assessment.unit)
+
+
+def can_return(user, assessment: SelfAssessment) -> bool:
+    """Returning needs the period still open: a closed period's figures are final."""
+    return can_approve(user, assessment) and assessment.period.status != AssessmentPeriod.Status.CLOSED
 
 
 def can_approve(user, assessment: SelfAssessment) -> bool:

@@ -54,12 +54,13 @@ class UnitMean:
 
 def unit_mean_for_staff(*, unit: WorkUnit, period: AssessmentPeriod) -> UnitMean | None:
     """Return the mean index of `unit` (with everything below it) that a staff member may be
-    shown, or None. Only a closed period's figures, as they stood at its close, and only from
+    shown, or None. Only a closed period's figures, final since its close, and only from
     PRIVACY_MIN_GROUP assessments: a live figure would change with each submission, and the
     difference of two readings gives the newcomer's index away."""
     if period.status != AssessmentPeriod.Status.CLOSED:
         return None
-    row = UnitPeriodSummary.objects.filter(unit=unit, period=period).values_list("closed_counted", "closed_index_sum").first()
-    if row is None or row[0] is None or row[0] < settings.PRIVACY_MIN_GROUP:
+    # A closed period's rows never change again (summaries.period_figures_writable).
+    row = UnitPeriodSummary.objects.filter(unit=unit, period=period).values_list("counted", "index_sum").first()
+    if row is None or row[0] < settings.PRIVACY_MIN_GROUP:
         return None
     return UnitMean(mean=row[1] / row[0], counted=row[0])

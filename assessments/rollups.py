@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db.models import BooleanField, Case, CharField, F, FilteredRelation, Q, Sum, Value, When
 from django.utils.translation import gettext as _
 
-from . import permissions
+from . import permissions, structure
 from .models import (
     COUNTED_STATES,
     AssessmentPeriod,
@@ -50,6 +50,7 @@ class Rollup:
     pillar_sums: dict[int, list] = field(default_factory=dict)  # pillar id -> [n, sum]
     unit: WorkUnit | None = None
     previous: "Rollup | None" = None
+    combined_from: list = field(default_factory=list)  # a trend point added up from merged units
 
     @property
     def has_data(self) -> bool:
@@ -130,10 +131,10 @@ def cached(parts: tuple, periods: Iterable[AssessmentPeriod], compute):
     return value
 
 
-def _rows(*, units: Q, periods: list[AssessmentPeriod]) -> dict[tuple[int, int], Rollup]:
-    """Read the summary rows of the units selected by `units` (a Q on WorkUnit fields, applied
-    through `unit__`) for `periods`. Each row already covers its unit's whole subtree.
-    Returns {(unit id, period id): Rollup}; two queries, none when cached."""
+def _rows(*, units: Q, periods: list[AssessmentPeriod], key=None) -> dict[tuple[int, int], Rollup]:
+    """Read the summary rows of the units selected by `units` (a Q on summary-row fields) for
+    `periods`. Each row already covers its unit's whole subtree. Returns {(unit id, period id):
+    Rollup}; two queries, none when cached (under `key`, else the Q's text)."""
 
     def read():
         scope = Q(period_id__in=[p.pk for p in periods]) & units
@@ -154,12 +155,20 @@ def _rows(*, units: Q, periods: list[AssessmentPeriod]) -> dict[tuple[int, int],
             rollup.pillar_sums[pillar_id] = [n, total]
         return result
 
-    return cached(("rows", repr(units)), periods, read)
+    return cached(("rows", key or repr(units)), periods, read)
 
 
-def _subtree(unit: WorkUnit | None) -> Q:
-    # Without a unit: the roots, whose rows together cover the whole organisation.
-    return Q(unit__depth=1) if unit is None else Q(unit_id=unit.pk)
+def _subtree(unit: WorkUnit | None, periods: list[AssessmentPeriod]) -> tuple[Q, object]:
+    """(the Q selecting `unit`'s rows, its cache key). Without a unit: the roots of each
+    period's own tree, whose rows together cover the whole organisation in that period."""
+    if unit is not None:
+        return Q(unit_id=unit.pk), ("unit", unit.pk)
+    roots = Q(pk__in=[])
+    for period in periods:
+        tree = structure.PeriodTree(period)
+        ids = tree.rows().filter(depth=1).values("id" if tree.live else "unit_id")
+        roots |= Q(period_id=period.pk, unit_id__in=ids)
+    return roots, ("roots",)
 
 
 def _sum(rows: dict[tuple[int, int], Rollup], period: AssessmentPeriod) -> Rollup:
@@ -178,7 +187,9 @@ def unit_rollup(*, unit: WorkUnit | None, period: AssessmentPeriod, previous: As
     """Return the roll-up of `unit` and everything below it (the whole organisation when
     `unit` is None), with `.previous` set to the same figures for `previous`. Reads one row
     per period (per root for the organisation), whatever the size of the subtree."""
-    rows = _rows(units=_subtree(unit), periods=_periods(period, previous))
+    periods = _periods(period, previous)
+    units, key = _subtree(unit, periods)
+    rows = _rows(units=units, periods=periods, key=key)
     rollup = _sum(rows, period)
     rollup.unit = unit
     if previous:
@@ -191,8 +202,10 @@ def child_rollups(
 ) -> list[Rollup]:
     """Return one roll-up per direct sub-unit of `unit` (the roots when None), each covering its
     whole subtree, in tree order; then, if `unit` has staff of its own, a row for them (the
-    unit's total minus its children's) with `unit` set and key equal to the unit's path."""
-    children = list(WorkUnit.objects.get_children(unit) if unit else WorkUnit.objects.get_root_nodes())
+    unit's total minus its children's) with `unit` set and key equal to the unit's path. The
+    sub-units are those of `period`'s own tree (structure.PeriodTree)."""
+    tree = structure.PeriodTree(period)
+    children = tree.children(unit) if unit else tree.roots()
     periods = _periods(period, previous)
     selected = Q(unit__in=[c.pk for c in children])
     if unit is not None:
@@ -218,13 +231,11 @@ def _own(rows, unit: WorkUnit, children: list[WorkUnit], period: AssessmentPerio
     return own
 
 
-def tree_units(*, unit: WorkUnit | None, max_depth: int | None = None):
-    """Return the queryset of `unit` and every unit below it (every unit when None), in tree
-    order, down to `max_depth`: the rows of a tree table, to paginate."""
-    units = unit.subtree() if unit else WorkUnit.objects.all()
-    if max_depth is not None:
-        units = units.filter(depth__lte=max_depth)
-    return units.order_by("path")
+def tree_units(*, unit: WorkUnit | None, period: AssessmentPeriod, max_depth: int | None = None) -> list[WorkUnit]:
+    """Return `unit` and every unit below it (every unit when None) in `period`'s tree, in tree
+    order, down to `max_depth` (pages paginate `structure.PeriodTree.subtree_rows` instead)."""
+    tree = structure.PeriodTree(period)
+    return tree.units(tree.subtree_rows(unit, max_depth))
 
 
 def rollups_of(*, units: list[WorkUnit], period: AssessmentPeriod, previous: AssessmentPeriod | None = None) -> list[Rollup]:
@@ -247,9 +258,21 @@ def _per_unit(rows, units: list[WorkUnit], period: AssessmentPeriod, previous: A
 
 
 def index_trend(*, unit: WorkUnit | None, periods: list[AssessmentPeriod]) -> list[tuple[AssessmentPeriod, Rollup]]:
-    """Return (period, roll-up) for each of `periods`, oldest first: the trend line."""
-    rows = _rows(units=_subtree(unit), periods=periods)
-    return [(p, _sum(rows, p)) for p in sorted(periods, key=lambda p: p.sequence)]
+    """Return (period, roll-up) for each of `periods`, oldest first: the trend line. A unit made
+    by a merge has, for the periods before it existed, the combined figures of the units it was
+    made of, with `combined_from` naming them (structure.merged_from)."""
+    units, key = _subtree(unit, periods)
+    rows = _rows(units=units, periods=periods, key=key)
+    trend = [(p, _sum(rows, p)) for p in sorted(periods, key=lambda p: p.sequence)]
+    before = [p for p, rollup in trend if not (rollup.counted or rollup.expected)]
+    merged = structure.merged_from(unit) if unit is not None and before else []
+    if merged:
+        earlier = _rows(units=Q(unit_id__in=[u.pk for u in merged]), periods=before, key=("merged", unit.pk))
+        for period, rollup in trend:
+            if period in before:
+                rollup.add(_sum(earlier, period))
+                rollup.combined_from = merged
+    return trend
 
 
 @dataclass
@@ -264,7 +287,7 @@ def weakest_indicators(*, unit: WorkUnit | None, period: AssessmentPeriod, limit
     unit's own indicator rows (the roots' for the organisation), two queries."""
 
     def means_by_indicator():
-        rows = UnitPeriodIndicatorSummary.objects.filter(period=period, counted__gt=0).filter(_subtree(unit))
+        rows = UnitPeriodIndicatorSummary.objects.filter(period=period, counted__gt=0).filter(_subtree(unit, [period])[0])
         rows = rows.values("indicator_id").annotate(n=Sum("counted"), total=Sum("score_sum")).order_by()
         return sorted((row["total"] / row["n"], row["n"], row["indicator_id"]) for row in rows if row["n"])
 
@@ -329,13 +352,15 @@ def staff_table(
     result page) and `a_approvable` (permissions.can_approve), and `a_id`, `a_state`,
     `a_submitted_at` for an assessment in the viewer's scope (ELSEWHERE as the state of one
     outside it), and `a_index`, `a_grade` only for a counted one in scope; all None when not
-    started. The scope is the assessment's own unit, not the person's unit today
+    started. An open period lists today's staff of the unit; a closed one the people assessed
+    in it then. The scope is the assessment's own unit, not the person's unit today
     (permissions.assessments_in_scope). One query with a LEFT JOIN, filterable by state (or
     NOT_STARTED, ELSEWHERE), grade and a name or NIP search."""
     in_scope = permissions.assessments_in_scope(viewer, prefix="assessment__")
     scored = in_scope & Q(assessment__state__in=COUNTED_STATES)
+    closed = period.status == AssessmentPeriod.Status.CLOSED
     employees = (
-        Employee.objects.filter(is_active=True)
+        (Employee.objects.all() if closed else Employee.objects.filter(is_active=True))
         .annotate(assessment=FilteredRelation("assessments", condition=Q(assessments__period=period)))
         .annotate(
             a_id=Case(When(in_scope, then=F("assessment__id"))),
@@ -351,7 +376,14 @@ def staff_table(
             a_approvable=_flag(permissions.approvable_assessments(viewer, prefix="assessment__")),
         )
     )
-    employees = employees.filter(unit.subtree_q("unit")) if subtree else employees.filter(unit=unit)
+    if closed:
+        # A closed period lists the assessments made in the unit (or, in that period's tree,
+        # below it), whoever the people work for today.
+        tree = structure.PeriodTree(period)
+        units = tree.subtree_rows(unit).values("unit_id") if subtree else [unit.pk]
+        employees = employees.filter(assessment__unit_id__in=units)
+    else:
+        employees = employees.filter(unit.subtree_q("unit")) if subtree else employees.filter(unit=unit)
     if state == NOT_STARTED:
         employees = employees.filter(assessment__isnull=True)
     elif state:

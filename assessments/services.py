@@ -364,6 +364,12 @@ def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> Sel
     note = note.strip()
     if not note:
         raise ServiceError(code="note_required")
+    if assessment.period.status == AssessmentPeriod.Status.CLOSED:
+        raise ServiceError(
+            _("%(period)s is closed: its figures are final and its assessments can no longer be returned.")
+            % {"period": assessment.period},
+            code="period_closed",
+        )
     with transaction.atomic():
         assessment = _lock_submitted(assessment)
         scores = {ps.pillar_id: Fraction(ps.score) for ps in assessment.pillar_scores.all()}

@@ -5,16 +5,21 @@ Submitting or returning an assessment adds or removes it along its unit's chain 
 (`summary_apply`); a unit that moves takes its figures from its old ancestors to its new ones
 (`summaries_follow_move`); `summary_rebuild` recomputes a period from the assessments; the
 `expected` counts follow the staff (`period_expected_refresh`). Dashboards read them (rollups.py).
+
+A closed period's rows never change again: every write here goes through
+`period_figures_writable`, the one place that says so (docs/RULES.md, history).
 """
 
 import copy
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from fractions import Fraction
 
 from django.db import transaction
 from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
 
+from . import structure
 from .models import (
     COUNTED_STATES,
     AssessmentPeriod,
@@ -31,6 +36,17 @@ from .models import (
 from .rollups import GRADE_FIELDS
 
 
+class FiguresFrozen(Exception):
+    """A write would change the figures of a closed period."""
+
+
+def period_figures_writable(period_id: int) -> None:
+    """Raise FiguresFrozen when the period is closed: its organisation, expected counts and
+    summary rows are final. Every write to the summary rows calls this first."""
+    if AssessmentPeriod.objects.filter(pk=period_id, status=AssessmentPeriod.Status.CLOSED).exists():
+        raise FiguresFrozen(period_id)
+
+
 def period_expected_refresh(*, period: AssessmentPeriod) -> None:
     """Recompute how many staff each unit (with everything below it) expects to assess.
 
@@ -45,8 +61,9 @@ def period_expected_refresh(*, period: AssessmentPeriod) -> None:
     waiting = Employee.objects.filter(is_active=True).exclude(pk__in=counted.values("employee_id"))
     for row in waiting.values("unit_id").annotate(n=Count("id")).order_by():
         own[row["unit_id"]] = own.get(row["unit_id"], 0) + row["n"]
-    expected = _roll_up(own, lambda total, n: total + n, 0)
+    expected = _roll_up(own, lambda total, n: total + n, 0, paths=tree_paths(period))
     with transaction.atomic():
+        period_figures_writable(period.pk)
         rollups_touch(period.pk)
         UnitPeriodSummary.objects.filter(period=period).exclude(unit_id__in=expected).update(expected=0)
         UnitPeriodSummary.objects.bulk_create(
@@ -58,16 +75,22 @@ def period_expected_refresh(*, period: AssessmentPeriod) -> None:
         )
 
 
-def _roll_up(own: Mapping[int, object], add, zero) -> dict[int, object]:
+def tree_paths(period: AssessmentPeriod) -> dict[int, str]:
+    """{unit id: path} of the period's unit tree (today's while it is open). One query."""
+    tree = structure.PeriodTree(period)
+    return dict(tree.rows().values_list("id" if tree.live else "unit_id", "path"))
+
+
+def _roll_up(own: Mapping[int, object], add, zero, *, paths: Mapping[int, str]) -> dict[int, object]:
     """Given a value per unit for that unit alone, return the value per unit for the unit and
-    everything below it, for every unit that has anything below it. `add(total, value)` returns
-    the new total; `zero` starts each total (copied). One query for the unit tree."""
-    paths = dict(WorkUnit.objects.values_list("id", "path"))
+    everything below it in the tree `paths` ({unit id: path}), for every unit that has anything
+    below it. `add(total, value)` returns the new total; `zero` starts each total (copied)."""
     by_path = {path: unit_id for unit_id, path in paths.items()}
     totals: dict[int, object] = {}
     for unit_id, value in own.items():
-        for path in WorkUnit.chain_paths(paths[unit_id]):
-            ancestor = by_path[path]
+        # A unit missing from the tree (made after a closed period's record) counts in itself.
+        chain = [by_path[path] for path in WorkUnit.chain_paths(paths[unit_id])] if unit_id in paths else [unit_id]
+        for ancestor in chain:
             totals[ancestor] = add(totals.get(ancestor, copy.copy(zero)), value)
     return totals
 
@@ -100,6 +123,7 @@ def summary_apply(*, assessment: SelfAssessment, sign: int, pillar_scores: Mappi
     database (F expressions), so concurrent submits never lose a count.
     """
     chain, period_id = unit_chain(assessment.unit_id), assessment.period_id
+    period_figures_writable(period_id)
     UnitPeriodSummary.objects.bulk_create([UnitPeriodSummary(unit_id=u, period_id=period_id) for u in chain], ignore_conflicts=True)
     grade_field = GRADE_FIELDS[assessment.grade]
     UnitPeriodSummary.objects.filter(unit_id__in=chain, period_id=period_id).update(
@@ -128,14 +152,32 @@ def _item_sums_add(model, key: str, chain: list[int], period_id: int, values: Ma
     )
 
 
-@transaction.atomic
-def summary_rebuild(*, period: AssessmentPeriod) -> None:
-    """Recompute the counted figures of every summary row of `period` from the assessments
-    (after a bulk load, or to repair): grouped per unit in the database, then added up the
-    unit tree. `expected` is left as it is."""
-    rollups_touch(period.pk)
+SUMMARY_FIELDS = ["counted", "index_sum", *GRADE_FIELDS.values()]
+
+
+@dataclass
+class Computed:
+    """The counted figures of a period's summary rows, computed from its assessments and
+    ratings and added up its own unit tree: {unit id: {field: value}}, and per pillar and per
+    indicator {unit id: {item id: (n, sum)}}."""
+
+    units: dict[int, dict]
+    pillars: dict[int, dict]
+    indicators: dict[int, dict]
+
+
+def _add_sums(total: dict, sums: dict) -> dict:
+    for item, (n, value) in sums.items():
+        before = total.get(item, (0, 0))
+        total[item] = (before[0] + n, before[1] + value)
+    return total
+
+
+def summary_compute(*, period: AssessmentPeriod) -> Computed:
+    """Compute what every summary row of `period` should hold, from the assessments (grouped per
+    unit in the database) and the period's unit tree. Reads only."""
     counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)
-    fields = ["counted", "index_sum", *GRADE_FIELDS.values()]
+    paths = tree_paths(period)
     own = {
         row.pop("unit_id"): row
         for row in counted.values("unit_id").annotate(
@@ -144,41 +186,78 @@ def summary_rebuild(*, period: AssessmentPeriod) -> None:
             **{name: Count("id", filter=Q(grade=grade)) for grade, name in GRADE_FIELDS.items()},
         ).order_by()
     }
-    totals = _roll_up(own, lambda total, row: {f: total[f] + (row[f] or 0) for f in fields}, dict.fromkeys(fields, 0))
-    UnitPeriodSummary.objects.filter(period=period).update(**dict.fromkeys(fields, 0))
-    UnitPeriodSummary.objects.bulk_create(
-        [UnitPeriodSummary(unit_id=unit_id, period=period, **row) for unit_id, row in totals.items()],
-        update_conflicts=True,
-        unique_fields=["unit", "period"],
-        update_fields=fields,
-        batch_size=1000,
-    )
-    pairs = [
-        (UnitPeriodPillarSummary, "pillar_id", PillarScore.objects.filter(assessment__in=counted).values_list(
+    units = _roll_up(own, lambda total, row: {f: total[f] + (row[f] or 0) for f in SUMMARY_FIELDS}, dict.fromkeys(SUMMARY_FIELDS, 0), paths=paths)
+    per_item = {}
+    for name, rows in (
+        ("pillars", PillarScore.objects.filter(assessment__in=counted).values_list(
             "assessment__unit_id", "pillar__pillar_id").annotate(n=Count("id"), total=Sum("score")).order_by()),
-        (UnitPeriodIndicatorSummary, "indicator_id", Rating.objects.filter(assessment__in=counted).values_list(
+        ("indicators", Rating.objects.filter(assessment__in=counted).values_list(
             "assessment__unit_id", "indicator_id").annotate(n=Count("id"), total=Sum("score")).order_by()),
-    ]
-    for model, key, rows in pairs:
+    ):
         own_sums: dict[int, dict] = {}
         for unit_id, item, n, total in rows:
             own_sums.setdefault(unit_id, {})[item] = (n, total)
+        per_item[name] = _roll_up(own_sums, _add_sums, {}, paths=paths)
+    return Computed(units=units, **per_item)
 
-        def add(total, sums):
-            for item, (n, value) in sums.items():
-                before = total.get(item, (0, 0))
-                total[item] = (before[0] + n, before[1] + value)
-            return total
 
+@transaction.atomic
+def summary_rebuild(*, period: AssessmentPeriod, closed: bool = False) -> None:
+    """Recompute the counted figures of every summary row of `period` from the assessments
+    (after a bulk load, or to repair). `expected` is left as it is. A closed period's rows are
+    final: they are rebuilt only when asked with `closed=True` (a repair the admin confirms),
+    and then over the period's own recorded tree."""
+    if not closed:
+        period_figures_writable(period.pk)
+    rollups_touch(period.pk)
+    computed = summary_compute(period=period)
+    UnitPeriodSummary.objects.filter(period=period).update(**dict.fromkeys(SUMMARY_FIELDS, 0))
+    UnitPeriodSummary.objects.bulk_create(
+        [UnitPeriodSummary(unit_id=unit_id, period=period, **row) for unit_id, row in computed.units.items()],
+        update_conflicts=True,
+        unique_fields=["unit", "period"],
+        update_fields=SUMMARY_FIELDS,
+        batch_size=1000,
+    )
+    for model, key, sums_by_unit in (
+        (UnitPeriodPillarSummary, "pillar_id", computed.pillars),
+        (UnitPeriodIndicatorSummary, "indicator_id", computed.indicators),
+    ):
         model.objects.filter(period=period).delete()
         model.objects.bulk_create(
             [
                 model(unit_id=unit_id, period=period, counted=n, score_sum=value, **{key: item})
-                for unit_id, sums in _roll_up(own_sums, add, {}).items()
+                for unit_id, sums in sums_by_unit.items()
                 for item, (n, value) in sums.items()
             ],
             batch_size=2000,
         )
+
+
+def summary_differences(*, period: AssessmentPeriod) -> list[str]:
+    """Compare every stored summary row of `period` with `summary_compute`; return one line per
+    difference (empty when every row is exact)."""
+    computed = summary_compute(period=period)
+    problems = []
+    zero = dict.fromkeys(SUMMARY_FIELDS, 0)
+    stored = {row.pop("unit_id"): row for row in UnitPeriodSummary.objects.filter(period=period).values("unit_id", *SUMMARY_FIELDS)}
+    for unit_id in sorted(set(stored) | set(computed.units)):
+        have, want = stored.get(unit_id, zero), computed.units.get(unit_id, zero)
+        for field in SUMMARY_FIELDS:
+            if abs((have[field] or 0) - (want[field] or 0)) > 1e-6:
+                problems.append(f"{period.code} unit {unit_id} {field}: stored {have[field]}, computed {want[field]}")
+    for model, key, sums_by_unit in (
+        (UnitPeriodPillarSummary, "pillar_id", computed.pillars),
+        (UnitPeriodIndicatorSummary, "indicator_id", computed.indicators),
+    ):
+        rows = model.objects.filter(period=period).exclude(counted=0).values_list("unit_id", key, "counted", "score_sum")
+        have = {(u, item): (n, value) for u, item, n, value in rows}
+        want = {(u, item): nv for u, sums in sums_by_unit.items() for item, nv in sums.items() if nv[0]}
+        for unit_id, item in sorted(set(have) | set(want)):
+            a, b = have.get((unit_id, item), (0, 0)), want.get((unit_id, item), (0, 0))
+            if a[0] != b[0] or abs(a[1] - b[1]) > 1e-6:
+                problems.append(f"{period.code} unit {unit_id} {key} {item}: stored {a}, computed {b}")
+    return problems
 
 
 def unit_move(*, unit: WorkUnit, target: WorkUnit, position: str = "last-child") -> WorkUnit:
@@ -194,8 +273,9 @@ def unit_move(*, unit: WorkUnit, target: WorkUnit, position: str = "last-child")
 def summaries_follow_move(unit: WorkUnit) -> Iterator[None]:
     """Wrap whatever moves `unit` in the tree: treebeard's move (`unit_move`) or the admin's tree
     form, which moves the unit while it saves. Once it has moved, the summary rows of its old
-    ancestors have lost its figures and those of its new ones gained them, for every period,
-    so that every roll-up stays exact without recomputing anything."""
+    ancestors have lost its figures and those of its new ones gained them, in every period,
+    so that every roll-up stays exact without recomputing anything. Open periods only: closed
+    ones keep the tree they were assessed in."""
     with transaction.atomic():
         old_chain = unit_chain(unit.pk)[:-1]
         yield
@@ -212,7 +292,11 @@ def _summaries_shift(*, unit: WorkUnit, leaving: list[int], joining: list[int]) 
     them to those of the units `joining`."""
     if not (leaving or joining):
         return
-    for period_id in UnitPeriodSummary.objects.filter(unit=unit).values_list("period_id", flat=True):
+    # Only the periods whose figures may still change: a closed period keeps the organisation
+    # it was assessed in (its rows already add up its own recorded tree).
+    open_rows = Q(period__status=AssessmentPeriod.Status.OPEN)
+    for period_id in UnitPeriodSummary.objects.filter(open_rows, unit=unit).values_list("period_id", flat=True):
+        period_figures_writable(period_id)
         rollups_touch(period_id)
     fields = ["counted", "expected", "index_sum", *GRADE_FIELDS.values()]
     for model, key, moved_fields in (
@@ -220,17 +304,10 @@ def _summaries_shift(*, unit: WorkUnit, leaving: list[int], joining: list[int]) 
         (UnitPeriodPillarSummary, "pillar_id", ["counted", "score_sum"]),
         (UnitPeriodIndicatorSummary, "indicator_id", ["counted", "score_sum"]),
     ):
-        for moved in model.objects.filter(unit=unit):
+        for moved in model.objects.filter(open_rows, unit=unit):
             match = {"period_id": moved.period_id, **({key: getattr(moved, key)} if key else {})}
             model.objects.bulk_create([model(unit_id=u, **match) for u in joining], ignore_conflicts=True)
             for chain, sign in ((leaving, -1), (joining, 1)):
                 model.objects.filter(unit_id__in=chain, **match).update(
                     **{f: F(f) + sign * getattr(moved, f) for f in moved_fields}
                 )
-
-
-def summary_freeze(*, period: AssessmentPeriod) -> None:
-    """Keep the figures of `period` as they stand now (at its close) beside the live ones:
-    what staff are shown of their unit from then on, so that no later return and
-    resubmission can be read off it (privacy.unit_mean_for_staff)."""
-    UnitPeriodSummary.objects.filter(period=period).update(closed_counted=F("counted"), closed_index_sum=F("index_sum"))

@@ -134,7 +134,7 @@ def past_assessment(employee: Employee, period: AssessmentPeriod, score: int = 4
         period=period,
         specs=[AssessmentSpec(employee_id=employee.pk, user_id=employee.user_id, unit_id=employee.unit_id, state=state, answers=answers, at=moment)],
     )
-    summaries.summary_rebuild(period=period)
+    summaries.summary_rebuild(period=period, closed=True)  # a closed period loaded after the fact
     from assessments.models import SelfAssessment
 
     return SelfAssessment.objects.get(employee=employee, period=period)

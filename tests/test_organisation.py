@@ -74,7 +74,7 @@ def pillar_id(code: str) -> int:
 def test_the_figures_are_the_roll_ups_of_each_unit(admin_client, scene):
     period, previous, _older = scene
     rows = rows_of(admin_client.get("/rekap/").content.decode())
-    expected = rollups.rollups_of(units=list(rollups.tree_units(unit=None)), period=period, previous=previous)
+    expected = rollups.rollups_of(units=list(rollups.tree_units(unit=None, period=period)), period=period, previous=previous)
     assert list(rows) == [r.unit.code for r in expected] == ["ROOT", "A", "A1", "B", "C"]
     pillars = list(period.pillars.order_by("order"))
     with translation.override("id"):
@@ -121,7 +121,7 @@ def test_cells_are_coloured_by_grade_band(admin_client, scene):
     assert "grade-sangat_baik" in classes["B"][4].split() and "grade-sangat_baik" in classes["B"][ak].split()
     assert not any("grade-" in cls for cls in classes["C"])  # no data, no colour
     # every coloured pillar cell carries the band of the mean it shows
-    for rollup in rollups.rollups_of(units=list(rollups.tree_units(unit=None)), period=period):
+    for rollup in rollups.rollups_of(units=list(rollups.tree_units(unit=None, period=period)), period=period):
         for position, code in enumerate(order):
             mean = rollup.pillar_mean(pillar_id(code))
             if mean is not None:

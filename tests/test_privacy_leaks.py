@@ -47,35 +47,51 @@ def moved_in(cast, period, previous_period):
     return past
 
 
-def test_the_staff_table_hides_figures_of_an_assessment_made_outside_the_scope(client, cast, moved_in, previous_period):
+@pytest.fixture
+def moved_in_while_open(cast, period):
+    """`other` submitted the open period in B (outside the supervisor's scope), then moved into A1."""
+    made = submitted_assessment(cast.other, period, score=5)
+    move(cast.other, cast.tree.a1)
+    return made
+
+
+def test_the_staff_table_of_a_closed_period_lists_only_what_was_assessed_in_the_unit(client, cast, moved_in, previous_period):
     client.force_login(cast.supervisor.user)
     page = client.get(f"/unit/A1/pegawai/?periode={previous_period.code}").content.decode()
+    assert "Oki Lain" not in page  # assessed in B that period: not A1's, and not in scope
+    assert "91,7" not in page and f"/hasil/{moved_in.pk}/" not in page
+
+
+def test_the_staff_table_hides_figures_of_an_assessment_made_outside_the_scope(client, cast, moved_in_while_open, period):
+    client.force_login(cast.supervisor.user)
+    page = client.get(f"/unit/A1/pegawai/?periode={period.code}").content.decode()
     assert "Oki Lain" in page  # the person is listed: they work in A1 today
-    assert "91,7" not in page and "Sangat Baik" not in page.split('data-testid="staff-table"')[1]
-    assert f"/hasil/{moved_in.pk}/" not in page and f"/tinjau/{moved_in.pk}/" not in page
+    table = page.split('data-testid="staff-table"')[1]
+    assert "100,0" not in table and "Sangat Baik" not in table
+    assert f"/hasil/{moved_in_while_open.pk}/" not in page and f"/tinjau/{moved_in_while_open.pk}/" not in page
     assert "Dinilai di unit lain" in page
 
 
-def test_a_grade_filter_does_not_reveal_an_out_of_scope_grade(client, cast, moved_in, previous_period):
+def test_a_grade_filter_does_not_reveal_an_out_of_scope_grade(client, cast, moved_in_while_open, period):
     client.force_login(cast.supervisor.user)
-    page = client.get(f"/unit/A1/pegawai/?periode={previous_period.code}&predikat=sangat_baik").content.decode()
+    page = client.get(f"/unit/A1/pegawai/?periode={period.code}&predikat=sangat_baik").content.decode()
     assert "Oki Lain" not in page
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_the_staff_exports_hide_figures_of_an_assessment_made_outside_the_scope(client, cast, moved_in, previous_period, fmt):
+def test_the_staff_exports_hide_figures_of_an_assessment_made_outside_the_scope(client, cast, moved_in_while_open, period, fmt):
     client.force_login(cast.supervisor.user)
-    response = client.get(f"/unit/A1/ekspor/pegawai.{fmt}?periode={previous_period.code}")
+    response = client.get(f"/unit/A1/ekspor/pegawai.{fmt}?periode={period.code}")
     rows = read_csv(response) if fmt == "csv" else read_xlsx(response)
     row = next(r for r in rows if r[0] == "Oki Lain")
     assert row[4] == "Dinilai di unit lain"
     assert row[5] in ("", None) and row[6] in ("", None) and row[7] in ("", None)
 
 
-def test_the_admin_still_sees_every_figure_in_the_staff_table(client, cast, moved_in, previous_period):
+def test_the_admin_still_sees_every_figure_in_the_staff_table(client, cast, moved_in, moved_in_while_open, period, previous_period):
     client.force_login(cast.admin)
-    page = client.get(f"/unit/A1/pegawai/?periode={previous_period.code}").content.decode()
-    assert "91,7" in page
+    assert "100,0" in client.get(f"/unit/A1/pegawai/?periode={period.code}").content.decode()
+    assert "91,7" in client.get(f"/unit/B/pegawai/?periode={previous_period.code}").content.decode()
 
 
 def test_the_result_page_shows_no_change_against_an_out_of_scope_assessment(client, cast, moved_in, period):
@@ -142,17 +158,11 @@ def test_staff_see_the_average_frozen_when_the_period_closes(client, cast, perio
     client.force_login(cast.staff.user)
     # (75 + 4 * 25) / 5 = 35.0
     assert unit_mean_of(client, mine) == "35,0"
-    # A supervisor returns one assessment after the close and it is resubmitted higher: the
-    # live figures change, what staff are shown does not.
+    # Nothing changes a closed period's figures afterwards: an assessment can no longer be
+    # returned (and so resubmitted higher), and what staff are shown stays as it was.
     late = SelfAssessment.objects.filter(period=period, employee__user__username="rekan0").get()
-    services.assessment_return(assessment=late, reviewer=cast.supervisor.user, note="Perbaiki")
-    late.refresh_from_db()
-    assert unit_mean_of(client, mine) == "35,0"
-    late_answers = {i.pk: services.Answer(score=5, note="catatan") for p in period.questionnaire() for i in p.indicators.all()}
-    late = services.assessment_save_draft(
-        employee=late.employee, period=period, answers=late_answers, version=late.version, actor=late.employee.user
-    )
-    services.assessment_submit(assessment=late, version=late.version, actor=late.employee.user)
+    with pytest.raises(services.ServiceError):
+        services.assessment_return(assessment=late, reviewer=cast.supervisor.user, note="Perbaiki")
     assert unit_mean_of(client, mine) == "35,0"
 
 

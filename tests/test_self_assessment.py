@@ -278,9 +278,10 @@ def test_a_period_closed_by_the_admin_takes_no_entries(staff_client, cast, perio
     assert not SelfAssessment.objects.filter(employee=cast.staff).exists()
 
 
-def test_a_returned_assessment_after_closing_can_be_fixed_until_its_deadline(staff_client, cast, period):
+def test_a_returned_assessment_after_the_closing_date_can_be_fixed_until_its_deadline(staff_client, cast, period):
     assessment = submitted_assessment(cast.staff, period, score=2)
-    periods.period_close(period=period)
+    period.closes_on = timezone.localdate() - datetime.timedelta(days=1)  # past its dates, not yet closed
+    period.save()
     services.assessment_return(assessment=assessment, reviewer=cast.supervisor.user, note="Perbaiki")
     assessment.refresh_from_db()
     assert assessment.return_deadline == timezone.localdate() + datetime.timedelta(days=services.RETURN_GRACE_DAYS)
@@ -288,4 +289,13 @@ def test_a_returned_assessment_after_closing_can_be_fixed_until_its_deadline(sta
     assert response.status_code == 302
     assessment.refresh_from_db()
     staff_client.post(url(period, "kirim"), {"version": str(assessment.version)})
+    assert SelfAssessment.objects.get(pk=assessment.pk).state == "submitted"
+
+
+def test_once_the_admin_closes_the_period_its_assessments_are_final(staff_client, cast, period):
+    assessment = submitted_assessment(cast.staff, period, score=2)
+    periods.period_close(period=period)
+    with pytest.raises(services.ServiceError) as refused:
+        services.assessment_return(assessment=assessment, reviewer=cast.supervisor.user, note="Perbaiki")
+    assert refused.value.code == "period_closed"
     assert SelfAssessment.objects.get(pk=assessment.pk).state == "submitted"

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Max
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +17,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import permissions, privacy, rollups, services
+from .. import permissions, privacy, rollups, services, structure
 from ..db_router import dashboard_reads
 from ..models import AccessLog, AssessmentPeriod, AssessmentState, SelfAssessment, WorkUnit
 from ..scoring import Grade, rounded
@@ -67,20 +66,30 @@ def _period_choice(request):
     return periods, chosen, previous
 
 
-def _breadcrumb(user, unit: WorkUnit) -> list[WorkUnit]:
-    """The unit's ancestors within the user's scope, outermost first, ending with the unit."""
-    return [u for u in [*WorkUnit.objects.get_ancestors(unit), unit] if permissions.unit_in_scope(user, u)]
+def _breadcrumb(user, tree: structure.PeriodTree, unit: WorkUnit) -> list[WorkUnit]:
+    """The unit's ancestors in the period's tree that lie in the user's scope today, outermost
+    first, ending with the unit."""
+    chain = [*tree.ancestors(unit), unit]
+    today = WorkUnit.objects.in_bulk([u.pk for u in chain])
+    return [u for u in chain if u.pk in today and permissions.unit_in_scope(user, today[u.pk])]
 
 
 def unit_page(request, code: str) -> dict:
+    """The unit (in the user's scope, else 404) as it stood in the period asked for: a closed
+    period shows the organisation it was assessed in (structure.PeriodTree)."""
     unit = permissions.get_unit_for_user(request.user, code)
     periods, period, previous = _period_choice(request)
+    tree = structure.PeriodTree(period)
+    shown = tree.version_of(unit)
     return {
-        "unit": unit,
+        "unit": shown or unit,
+        "absent": shown is None,  # the unit did not exist yet in that period
+        "tree": tree,
+        "structure_note": tree.differs_from_today(),
         "periods": periods,
         "period": period,
         "previous_period": previous,
-        "breadcrumb": _breadcrumb(request.user, unit),
+        "breadcrumb": _breadcrumb(request.user, tree, shown or unit),
         "pillars": list(period.pillars.order_by("order")),
     }
 
@@ -170,9 +179,10 @@ def subunit_rows(request, unit, period, previous, paginate=True):
     Returns (mode, rows, page or None)."""
     mode = "pohon" if request.GET.get("tampilan") == "pohon" else "anak"
     if mode == "pohon":
-        units = rollups.tree_units(unit=unit).exclude(pk=unit.pk)
-        page = Paginator(units, TREE_PAGE_SIZE).get_page(request.GET.get("page")) if paginate else None
-        rows = rollups.rollups_of(units=list(page.object_list if page else units), period=period, previous=previous)
+        tree = structure.PeriodTree(period)
+        below = tree.subtree_rows(unit).exclude(path=unit.path)
+        page = Paginator(below, TREE_PAGE_SIZE).get_page(request.GET.get("page")) if paginate else None
+        rows = rollups.rollups_of(units=tree.units(page.object_list if page else below), period=period, previous=previous)
         return mode, rows, page
     rows = rollups.child_rollups(unit=unit, period=period, previous=previous)
     return mode, _sorted(rows, request.GET.get("urut", ""), request.GET.get("arah") == "turun"), None
@@ -278,7 +288,8 @@ def organisation_for_user(request) -> dict:
         raise PermissionDenied
     periods, period, previous = _period_choice(request)
     compare = next((p for p in periods if p.code == request.GET.get("banding") and p != period), previous)
-    deepest = WorkUnit.objects.aggregate(deepest=Max("depth"))["deepest"] or 1
+    tree = structure.PeriodTree(period)
+    deepest = tree.deepest()
     try:
         level = min(max(int(request.GET.get("tingkat", deepest)), 1), deepest)
     except ValueError:
@@ -289,7 +300,9 @@ def organisation_for_user(request) -> dict:
         "compare": compare,
         "levels": range(1, deepest + 1),
         "level": level,
-        "units": rollups.tree_units(unit=None, max_depth=level),
+        "tree": tree,
+        "structure_note": tree.differs_from_today(),
+        "units": tree.subtree_rows(None, level),
         "pillars": list(period.pillars.order_by("order")),
     }
 
@@ -302,7 +315,7 @@ def organisation(request):
     period, compare = context["period"], context["compare"]
     page = Paginator(context["units"], TREE_PAGE_SIZE).get_page(request.GET.get("page"))
     context |= {
-        "rows": rollups.rollups_of(units=list(page.object_list), period=period, previous=compare),
+        "rows": rollups.rollups_of(units=context["tree"].units(page.object_list), period=period, previous=compare),
         "page": page,
         "query": query_without_page(request),
         "total": rollups.unit_rollup(unit=None, period=period, previous=compare),

@@ -81,7 +81,7 @@ def organisation_export(request):
     """The Rekap Instansi as XLSX, with the page's filters (period, comparison, level)."""
     choice = organisation_for_user(request)
     period, compare, pillars = choice["period"], choice["compare"], choice["pillars"]
-    rows = rollups.rollups_of(units=list(choice["units"]), period=period, previous=compare)
+    rows = rollups.rollups_of(units=choice["tree"].units(choice["units"]), period=period, previous=compare)
     with translation.override("id"):
         header = _rollup_header(pillars, compare)
         body = [_rollup_line(r, pillars, compare=compare, indent=True) for r in rows]

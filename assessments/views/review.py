@@ -15,7 +15,12 @@ from .self_assessment import result_context
 
 def _review_page(request, assessment, return_form, status=200):
     context = result_context(request, assessment)
-    context |= {"review": True, "return_form": return_form, "reviewable": permissions.can_approve(request.user, assessment)}
+    context |= {
+        "review": True,
+        "return_form": return_form,
+        "reviewable": permissions.can_approve(request.user, assessment),
+        "returnable": permissions.can_return(request.user, assessment),
+    }
     return render(request, "assessments/result.html", context, status=status)
 
 

@@ -38,11 +38,13 @@ from assessments.models import (
     Employee,
     PeriodIndicator,
     PeriodPillar,
+    PeriodUnit,
     PillarScore,
     Rating,
     ReminderLog,
     SelfAssessment,
     SupervisorAssignment,
+    UnitLineage,
     UnitPeriodIndicatorSummary,
     UnitPeriodPillarSummary,
     UnitPeriodSummary,
@@ -86,9 +88,9 @@ HEAD_TITLES = {1: "Sekretaris Daerah", 2: "Kepala Perangkat Daerah", 3: "Kepala 
 # What --reset empties, children first (the DELETE order where TRUNCATE is not available).
 # The framework (themes, pillars, indicators) is not synthetic and is kept.
 RESET_MODELS = (
-    Rating, PillarScore, AssessmentEvent, AccessLog, ReminderLog,
+    Rating, PillarScore, AssessmentEvent, AccessLog.people.through, AccessLog, ReminderLog,
     UnitPeriodIndicatorSummary, UnitPeriodPillarSummary, UnitPeriodSummary, SelfAssessment,
-    PeriodIndicator, PeriodPillar, AssessmentPeriod, SupervisorAssignment, Employee, WorkUnit,
+    PeriodIndicator, PeriodPillar, PeriodUnit, UnitLineage, AssessmentPeriod, SupervisorAssignment, Employee, WorkUnit,
     AssessmentPeriod.history.model, SupervisorAssignment.history.model, Employee.history.model, WorkUnit.history.model,
 )
 
