@@ -113,6 +113,7 @@ def unit_dashboard(request, code):
     rollup = rollups.unit_rollup(unit=unit, period=period, previous=previous)
     position = context["periods"].index(period)
     trend = rollups.index_trend(unit=unit, periods=context["periods"][position : position + TREND_PERIODS])
+    combined = next((r.combined_from for _p, r in trend if r.combined_from), [])
     pillar_rows = [
         {"pillar": p, "mean": rollup.pillar_mean(p.pillar_id), "change": rollup.pillar_change(p.pillar_id)} for p in pillars
     ]
@@ -135,10 +136,12 @@ def unit_dashboard(request, code):
             ],
         },
         "trend_chart": {
-            "labels": [str(p) for p, _r in trend],
+            "labels": [f"{p} ({_('combined')})" if r.combined_from else str(p) for p, r in trend],
             "datasets": [{"label": _("Integrity index"), "data": [rounded(r.index_mean) for _p, r in trend]}],
         },
         "trend": trend,
+        "merged_codes": ", ".join(u.code for u in combined),
+        "split_from": structure.split_from(unit),
     }
     return render(request, "assessments/unit_dashboard.html", context)
 
