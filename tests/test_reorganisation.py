@@ -282,3 +282,54 @@ def test_the_staff_table_of_a_closed_period_lists_who_was_assessed_there(client,
         client.get(f"/unit/A/ekspor/pegawai.csv?periode={previous_period.code}&semua=1").content.decode("utf-8-sig")
     )))
     assert "Baru" not in [row[0] for row in rows]
+
+
+# --- In the admin: an action, a preview, a confirmation ------------------------------------------
+
+CHANGELIST = "/admin/assessments/workunit/"
+
+
+def test_the_admin_merges_two_units_after_a_preview(client, history, period, previous_period):
+    client.force_login(history.admin)
+    response = client.post(CHANGELIST, {"action": "reorganise_merge", "_selected_action": [unit("A").pk, unit("B").pk]})
+    assert response.status_code == 302
+    page_url = response["Location"]
+    page = client.get(page_url).content.decode()
+    assert "Gabungkan" in page and "Direktorat A, Direktorat B" in page
+    preview = client.post(page_url, {"code": "AB", "name": "Direktorat AB", "parent": "", "langkah": "pratinjau"}).content.decode()
+    assert 'data-testid="preview"' in preview
+    assert "Periode yang sudah ditutup tidak berubah" in preview
+    assert "3 pegawai pindah unit" in preview  # supervisor, other, sibling
+    assert not WorkUnit.objects.filter(code="AB").exists()  # a preview changes nothing
+    done = client.post(page_url, {"code": "AB", "name": "Direktorat AB", "parent": "", "langkah": "konfirmasi"})
+    assert done.status_code == 302
+    assert WorkUnit.objects.get(code="AB").is_active and not unit("A").is_active
+    assert_summaries_exact()
+
+
+def test_the_admin_split_refuses_staff_left_unassigned(client, history):
+    client.force_login(history.admin)
+    page_url = f"/admin/assessments/workunit/reorganisasi/pecah/?unit={unit('A1').pk}"
+    body = {"parts": "A1X;Seksi X\nA1Y;Seksi Y", f"staff_{history.staff.pk}": "A1X", "langkah": "konfirmasi"}
+    page = client.post(page_url, body).content.decode()
+    assert "Tetapkan setiap pegawai" in page and "Rudi Rekan" in page
+    assert not WorkUnit.objects.filter(code="A1X").exists()
+    body[f"staff_{history.colleague.pk}"] = "A1Y"
+    assert client.post(page_url, body).status_code == 302
+    assert Employee.objects.get(pk=history.colleague.pk).unit.code == "A1Y"
+
+
+def test_the_admin_refuses_moving_a_unit_into_itself_with_a_message(client, history):
+    client.force_login(history.admin)
+    page_url = f"/admin/assessments/workunit/reorganisasi/pindah/?unit={unit('A').pk}"
+    page = client.post(page_url, {"parent": unit("A1").pk, "langkah": "konfirmasi"}).content.decode()
+    assert "tidak dapat dipindahkan ke dalam dirinya" in page
+    assert unit("A1").path.startswith(unit("A").path)
+
+
+@pytest.mark.parametrize("who", ["supervisor", "staff"])
+def test_only_admins_reorganise(client, history, who):
+    client.force_login(getattr(history, who).user)
+    response = client.get(f"/admin/assessments/workunit/reorganisasi/gabung/?unit={unit('A').pk},{unit('B').pk}")
+    assert response.status_code == 403
+    assert not WorkUnit.objects.filter(code="AB").exists()

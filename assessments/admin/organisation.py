@@ -17,10 +17,11 @@ from ..models import (
     WorkUnit,
 )
 from .common import EstimatedCountPaginator, activate, retire
+from .reorganisation import ReorganiseAdminMixin
 
 
 @admin.register(WorkUnit)
-class WorkUnitAdmin(ImportAdminMixin, TreeAdmin, SimpleHistoryAdmin):
+class WorkUnitAdmin(ReorganiseAdminMixin, ImportAdminMixin, TreeAdmin, SimpleHistoryAdmin):
     import_kind = "units"
     change_list_template = "admin/assessments/workunit/change_list.html"  # TreeAdmin's, plus "Impor"
     form = movenodeform_factory(WorkUnit, fields=["code", "name"])
