@@ -246,10 +246,13 @@ def rollups_of(*, units: list[WorkUnit], period: AssessmentPeriod, previous: Ass
 
 
 def _per_unit(rows, units: list[WorkUnit], period: AssessmentPeriod, previous: AssessmentPeriod | None) -> list[Rollup]:
-    """One roll-up per unit from the rows read (an empty one where a unit has none)."""
+    """One roll-up per unit from the rows read (an empty one where a unit has none). A unit that
+    has ended (inactive, say after a merge) and has no figure in the period is left out."""
     result = []
     for node in units:
         rollup = rows.get((node.pk, period.pk)) or Rollup(key=node.pk, period_id=period.pk)
+        if not node.is_active and not (rollup.counted or rollup.expected):
+            continue
         rollup.unit, rollup.key = node, node.path
         if previous:
             rollup.previous = rows.get((node.pk, previous.pk)) or Rollup(key=node.pk, period_id=previous.pk)

@@ -11,7 +11,8 @@ period's code, name, path, depth and active flag: the rest of the code (roll-ups
 exports) does not need to know which tree it reads. Those instances are for reading only.
 """
 
-from django.db.models import Max
+from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from .models import AssessmentPeriod, PeriodUnit, UnitLineage, WorkUnit
 
@@ -94,3 +95,21 @@ def merged_from(unit: WorkUnit) -> list[WorkUnit]:
 def split_from(unit: WorkUnit) -> WorkUnit | None:
     """The unit that was split to make `unit`, if it was."""
     return WorkUnit.objects.filter(successions__successor=unit, successions__kind=UnitLineage.Kind.SPLIT).first()
+
+
+def unit_name_then():
+    """An annotation for SelfAssessment querysets (or, through `prefix`, related ones): the name
+    of the assessment's unit in the assessment's own period (today's while it is open)."""
+    return _name_then("")
+
+
+def _name_then(prefix: str):
+    recorded = PeriodUnit.objects.filter(
+        period=OuterRef(f"{prefix}period"), period__status=AssessmentPeriod.Status.CLOSED, unit=OuterRef(f"{prefix}unit")
+    ).values("name")[:1]
+    return Coalesce(Subquery(recorded), F(f"{prefix}unit__name"))
+
+
+def rating_unit_name_then():
+    """`unit_name_then` for Rating querysets (through their assessment)."""
+    return _name_then("assessment__")

@@ -333,3 +333,12 @@ def test_only_admins_reorganise(client, history, who):
     response = client.get(f"/admin/assessments/workunit/reorganisasi/gabung/?unit={unit('A').pk},{unit('B').pk}")
     assert response.status_code == 403
     assert not WorkUnit.objects.filter(code="AB").exists()
+
+
+def test_my_data_names_each_assessment_by_its_unit_then(client, history, previous_period, period):
+    reorganise.unit_rename(unit=unit("A1"), name="Subdirektorat Satu", actor=history.admin)
+    client.force_login(history.staff.user)
+    page = client.get("/data-saya/").content.decode()
+    assert f"{previous_period} · Subdirektorat A1" in page and f"{period} · Subdirektorat Satu" in page
+    rows = list(csv.reader(io.StringIO(client.get("/data-saya/unduh.csv").content.decode("utf-8-sig"))))
+    assert {(row[2], row[4]) for row in rows[1:]} == {(previous_period.code, "Subdirektorat A1"), (period.code, "Subdirektorat Satu")}

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import permissions, privacy, services
+from .. import permissions, privacy, services, structure
 from ..exports import csv_response
 from ..forms import AssessmentForm, SubmitForm
 from ..models import (
@@ -310,7 +310,12 @@ def evidence_download(request, pk):
 @login_required
 def my_data(request):
     employee = _employee(request.user)
-    assessments = SelfAssessment.objects.filter(employee=employee).select_related("period", "unit").order_by("-period__year", "-period__quarter")
+    assessments = (
+        SelfAssessment.objects.filter(employee=employee)
+        .select_related("period", "unit")
+        .annotate(unit_then=structure.unit_name_then())
+        .order_by("-period__year", "-period__quarter")
+    )
     accesses = privacy.accesses_of(employee).select_related("viewer", "unit", "period")[:50]
     return render(request, "assessments/my_data.html", {"employee": employee, "assessments": assessments, "accesses": accesses})
 
@@ -322,6 +327,7 @@ def my_data_csv(request):
     ratings = (
         Rating.objects.filter(assessment__employee=employee)
         .select_related("assessment__period", "assessment__unit", "indicator__pillar", "indicator__indicator")
+        .annotate(unit_then=structure.rating_unit_name_then())
         .order_by("assessment__period__year", "assessment__period__quarter", "indicator__pillar__order", "indicator__order")
     )
     header = [
@@ -333,7 +339,7 @@ def my_data_csv(request):
         for rating in ratings.iterator(chunk_size=500):
             a = rating.assessment
             yield [
-                employee.nip, employee.full_name, a.period.code, a.get_state_display(), a.unit.name,
+                employee.nip, employee.full_name, a.period.code, a.get_state_display(), rating.unit_then,
                 round(a.index_score, 4) if a.index_score is not None else "", a.get_grade_display(),
                 timezone.localtime(a.submitted_at).strftime("%Y-%m-%d %H:%M") if a.submitted_at else "",
                 rating.indicator.pillar.localized("name"), rating.indicator.indicator.code,
