@@ -8,7 +8,8 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from .models import AssessmentPeriod, AssessmentState, Employee, Rating, SelfAssessment, WorkUnit
+from . import structure
+from .models import AssessmentPeriod, AssessmentState, Employee, PeriodUnit, Rating, SelfAssessment, WorkUnit
 
 ADMIN_GROUP = "Admin Kepegawaian"
 
@@ -49,15 +50,46 @@ def is_supervisor(user) -> bool:
     return bool(headed_units(user))
 
 
-def unit_in_scope(user, unit: WorkUnit) -> bool:
-    return is_admin(user) or any(unit.is_within(top) for top in headed_units(user))
+def _closed(period: AssessmentPeriod | None) -> bool:
+    return period is not None and period.status == AssessmentPeriod.Status.CLOSED
 
 
-def _in_scope_q(user, prefix: str) -> Q:
-    """Assessments (through `prefix`) whose own unit lies in the user's scope; none: Q(pk=None)."""
+def _scope_paths(user, period: AssessmentPeriod) -> list[str]:
+    """The places of the units the user heads in a closed period's recorded tree (cached)."""
+    cache = user.__dict__.setdefault("_scope_paths_cache", {})
+    if period.pk not in cache:
+        tops = [top.pk for top in headed_units(user)]
+        cache[period.pk] = list(PeriodUnit.objects.filter(period=period, unit__in=tops).values_list("path", flat=True)) if tops else []
+    return cache[period.pk]
+
+
+def unit_in_scope(user, unit: WorkUnit, period: AssessmentPeriod | None = None) -> bool:
+    """Return True when `unit` lies in a unit the user heads (admins: always). In a closed
+    period, as the organisation stood then: the places recorded for that period, so that its
+    figures and its individual assessments reach the same people whatever has moved since
+    (docs/RULES.md, history)."""
+    if is_admin(user):
+        return True
+    if not _closed(period):
+        return any(unit.is_within(top) for top in headed_units(user))
+    then = structure.PeriodTree(period).version_of(unit)
+    return then is not None and any(then.path.startswith(path) for path in _scope_paths(user, period))
+
+
+def _in_scope_q(user, prefix: str, period: AssessmentPeriod | None = None) -> Q:
+    """Assessments (through `prefix`) of `period` whose own unit lies in the user's scope (in
+    a closed period, as the organisation stood then); none: Q(pk=None)."""
     if is_admin(user):
         return Q(**{f"{prefix}pk__isnull": False})
     units = Q(**{f"{prefix}pk": None})
+    if _closed(period):
+        paths = _scope_paths(user, period)
+        if paths:
+            then = Q()
+            for path in paths:
+                then |= Q(path__startswith=path)
+            units |= Q(**{f"{prefix}unit_id__in": PeriodUnit.objects.filter(then, period=period).values("unit_id")})
+        return units
     for top in headed_units(user):
         units |= top.subtree_q(f"{prefix}unit")
     return units
@@ -67,24 +99,25 @@ def _own_q(user, prefix: str) -> Q:
     return Q(**{f"{prefix}employee__user_id": user.pk})
 
 
-def assessments_in_scope(user, prefix: str = "") -> Q:
+def assessments_in_scope(user, prefix: str = "", period: AssessmentPeriod | None = None) -> Q:
     """Return a Q over SelfAssessment fields (reached through `prefix`, e.g. "assessment__")
     selecting the user's own assessments and those whose unit, the unit the person belonged to
     when they submitted, lies in the user's scope. The queryset twin of `assessment_in_scope`:
-    where the person works today does not matter (docs/RULES.md, privacy)."""
-    return _own_q(user, prefix) | _in_scope_q(user, prefix)
+    where the person works today does not matter (docs/RULES.md, privacy). For assessments
+    of a closed `period`, the scope is that period's organisation."""
+    return _own_q(user, prefix) | _in_scope_q(user, prefix, period)
 
 
-def viewable_assessments(user, prefix: str = "") -> Q:
+def viewable_assessments(user, prefix: str = "", period: AssessmentPeriod | None = None) -> Q:
     """The queryset twin of `can_view_assessment`."""
     handed_in = Q(**{f"{prefix}state__in": VISIBLE_TO_OTHERS})
-    return _own_q(user, prefix) | (handed_in & _in_scope_q(user, prefix))
+    return _own_q(user, prefix) | (handed_in & _in_scope_q(user, prefix, period))
 
 
-def approvable_assessments(user, prefix: str = "") -> Q:
+def approvable_assessments(user, prefix: str = "", period: AssessmentPeriod | None = None) -> Q:
     """The queryset twin of `can_approve`."""
     submitted = Q(**{f"{prefix}state": AssessmentState.SUBMITTED})
-    return submitted & _in_scope_q(user, prefix) & ~_own_q(user, prefix)
+    return submitted & _in_scope_q(user, prefix, period) & ~_own_q(user, prefix)
 
 
 def scope_roots(user) -> list[WorkUnit]:
@@ -94,17 +127,18 @@ def scope_roots(user) -> list[WorkUnit]:
     return headed_units(user)
 
 
-def get_unit_for_user(user, code: str) -> WorkUnit:
-    """Return the unit with this code if it lies in the user's scope, else 404."""
+def get_unit_for_user(user, code: str, period: AssessmentPeriod | None = None) -> WorkUnit:
+    """Return the unit with this code if it lies in the user's scope (for `period`), else 404."""
     unit = get_object_or_404(WorkUnit, code=code)
-    if not unit_in_scope(user, unit):
+    if not unit_in_scope(user, unit, period):
         raise Http404
     return unit
 
 
 def assessment_in_scope(user, assessment: SelfAssessment) -> bool:
-    """Return True for the user's own assessment, or one attributed to a unit in their scope."""
-    return assessment.employee.user_id == user.pk or unit_in_scope(user, assessment.unit)
+    """Return True for the user's own assessment, or one attributed to a unit in their scope
+    (in its period's organisation)."""
+    return assessment.employee.user_id == user.pk or unit_in_scope(user, assessment.unit, assessment.period)
 
 
 def can_view_assessment(user, assessment: SelfAssessment) -> bool:
@@ -131,7 +165,7 @@ def can_review(user, assessment: SelfAssessment) -> bool:
     """A supervisor (or admin) opens the review page of assessments in scope, never their own."""
     if assessment.employee.user_id == user.pk:
         return False
-    return unit_in_scope(user, assessment.unit)
+    return unit_in_scope(user, assessment.unit, assessment.period)
 
 
 def can_return(user, assessment: SelfAssessment) -> bool:

@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from . import summaries
+from .errors import ServiceError
 from .models import AssessmentPeriod, Employee, SelfAssessment, SupervisorAssignment, UnitLineage, WorkUnit
-from .services import ServiceError
 
 
 @dataclass
@@ -125,7 +125,7 @@ def merge_plan(*, units: list[WorkUnit], code: str, name: str, parent: WorkUnit 
         raise _refused(_("A unit cannot be merged with a unit above or below it."), "merge_nested")
     if parent is not None and any(parent.is_within(u) for u in units):
         raise _refused(_("The merged unit cannot be placed inside one of the units it replaces."), "merge_cycle")
-    parents = {WorkUnit.chain_paths(u.path)[-2:-1][0] if u.depth > 1 else "" for u in units}
+    parents = {_parent_of(u) for u in units}
     if parent is None and len(parents) > 1:
         raise _refused(_("These units have different parent units: choose where the merged unit goes."), "merge_parent")
     _check_new_code(code)
@@ -250,9 +250,12 @@ def _hand_over(units: list[WorkUnit], target: dict[int, WorkUnit], actor, *, by_
 
 
 def _end(units: list[WorkUnit], successors: list[WorkUnit], kind: str, actor) -> None:
-    for unit in units:
+    # Read again: moving their sub-units away changed their tree fields, and a save of the
+    # copies loaded before would write the old child count back (a broken tree).
+    ended = list(WorkUnit.objects.filter(pk__in=[u.pk for u in units]))
+    for unit in ended:
         unit.is_active = False
-        _record(unit, actor, _("Ended by a reorganisation"))
+    bulk_update_with_history(ended, WorkUnit, ["is_active"], default_user=actor, default_change_reason=_("Ended by a reorganisation"))
     UnitLineage.objects.bulk_create(
         [UnitLineage(predecessor=old, successor=new, kind=kind, actor=actor) for old in units for new in successors]
     )

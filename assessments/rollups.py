@@ -359,7 +359,7 @@ def staff_table(
     in it then. The scope is the assessment's own unit, not the person's unit today
     (permissions.assessments_in_scope). One query with a LEFT JOIN, filterable by state (or
     NOT_STARTED, ELSEWHERE), grade and a name or NIP search."""
-    in_scope = permissions.assessments_in_scope(viewer, prefix="assessment__")
+    in_scope = permissions.assessments_in_scope(viewer, prefix="assessment__", period=period)
     scored = in_scope & Q(assessment__state__in=COUNTED_STATES)
     closed = period.status == AssessmentPeriod.Status.CLOSED
     employees = (
@@ -375,8 +375,8 @@ def staff_table(
             a_index=Case(When(scored, then=F("assessment__index_score"))),
             a_grade=Case(When(scored, then=F("assessment__grade"))),
             a_submitted_at=Case(When(in_scope, then=F("assessment__submitted_at"))),
-            a_viewable=_flag(permissions.viewable_assessments(viewer, prefix="assessment__")),
-            a_approvable=_flag(permissions.approvable_assessments(viewer, prefix="assessment__")),
+            a_viewable=_flag(permissions.viewable_assessments(viewer, prefix="assessment__", period=period)),
+            a_approvable=_flag(permissions.approvable_assessments(viewer, prefix="assessment__", period=period)),
         )
     )
     if closed:

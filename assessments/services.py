@@ -15,10 +15,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from . import notifications, summaries
+from .errors import ServiceError, StaleDraft  # noqa: F401 - raised here, caught as services.* by the views
 from .models import (
     COUNTED_STATES,
     AssessmentEvent,
@@ -36,34 +36,6 @@ from .validators import evidence_extension
 # A supervisor may return an assessment after its period has closed; the owner then has this
 # many days to correct and resubmit it (docs/RULES.md, workflow).
 RETURN_GRACE_DAYS = 7
-
-
-class ServiceError(Exception):
-    """A business rule refused the change; `message` is shown to the user as it is, `code` names
-    the rule.
-
-    A rule that a form or a view also checks, to answer before the service is asked, keeps its
-    message here under its code: they show `error_messages[code]`, the service raises
-    `ServiceError(code=code)`, and the message exists once.
-    """
-
-    error_messages = {
-        "unknown_indicator": gettext_lazy(
-            "The form contained an indicator that is not part of this period. Reload the page and try again."
-        ),
-        "incomplete": gettext_lazy("Answer every indicator (and give the notes asked for) before submitting."),
-        "note_required": gettext_lazy("Write a note telling the person what to correct."),
-    }
-
-    def __init__(self, message: str | None = None, code: str = "invalid"):
-        message = str(self.error_messages[code]) if message is None else message
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-class StaleDraft(ServiceError):
-    pass
 
 
 # --- Staff ------------------------------------------------------------------------------------

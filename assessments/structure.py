@@ -11,7 +11,7 @@ period's code, name, path, depth and active flag: the rest of the code (roll-ups
 exports) does not need to know which tree it reads. Those instances are for reading only.
 """
 
-from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models import Exists, F, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from .models import AssessmentPeriod, PeriodUnit, UnitLineage, WorkUnit
@@ -40,6 +40,7 @@ class PeriodTree:
     def __init__(self, period: AssessmentPeriod):
         self.period = period
         self.live = period.status != AssessmentPeriod.Status.CLOSED
+        self._versions: dict[int, WorkUnit | None] = {}
 
     def rows(self):
         """A queryset of the tree's rows (WorkUnit or PeriodUnit), to filter and paginate;
@@ -50,26 +51,39 @@ class PeriodTree:
         return list(rows) if self.live else [_as_unit(row) for row in rows]
 
     def version_of(self, unit: WorkUnit) -> WorkUnit | None:
-        """The unit as it stood in this period, or None when it did not exist then."""
+        """The unit as it stood in this period (its place in the tree then), or None when it did
+        not exist then. Every question about a unit goes through it: a unit's place today may
+        belong to another unit in a closed period's tree."""
         if self.live:
             return unit
-        row = PeriodUnit.objects.filter(period=self.period, unit_id=unit.pk).first()
-        return _as_unit(row) if row else None
+        if unit.pk not in self._versions:
+            row = PeriodUnit.objects.filter(period=self.period, unit_id=unit.pk).first()
+            self._versions[unit.pk] = _as_unit(row) if row else None
+        return self._versions[unit.pk]
 
     def roots(self) -> list[WorkUnit]:
         return self.units(self.rows().filter(depth=1).order_by("path"))
 
     def children(self, unit: WorkUnit) -> list[WorkUnit]:
-        rows = self.rows().filter(path__startswith=unit.path, depth=unit.depth + 1)
-        return self.units(rows.order_by("path"))
+        unit = self.version_of(unit)
+        if unit is None:
+            return []
+        return self.units(self.rows().filter(path__startswith=unit.path, depth=unit.depth + 1).order_by("path"))
 
     def ancestors(self, unit: WorkUnit) -> list[WorkUnit]:
         """The units above `unit` in this period's tree, outermost first."""
+        unit = self.version_of(unit)
+        if unit is None:
+            return []
         return self.units(self.rows().filter(path__in=WorkUnit.chain_paths(unit.path)[:-1]).order_by("path"))
 
     def subtree_rows(self, unit: WorkUnit | None, max_depth: int | None = None):
         """The rows of `unit` and everything below it (the whole tree when None) in tree order,
-        down to `max_depth`: a table to paginate."""
+        down to `max_depth`: a table to paginate. Nothing for a unit that did not exist then."""
+        if unit is not None:
+            unit = self.version_of(unit)
+            if unit is None:
+                return self.rows().none()
         rows = self.rows() if unit is None else self.rows().filter(path__startswith=unit.path)
         if max_depth is not None:
             rows = rows.filter(depth__lte=max_depth)
@@ -80,11 +94,11 @@ class PeriodTree:
 
     def differs_from_today(self) -> bool:
         """True when this (closed) period's organisation is not today's: another unit, name,
-        place in the tree or active flag. Two queries."""
+        place in the tree or active flag. Compared in the database (two or three queries)."""
         if self.live:
             return False
-        recorded = set(self.rows().values_list("unit_id", *TREE_FIELDS))
-        return recorded != set(WorkUnit.objects.values_list("id", *TREE_FIELDS))
+        same = WorkUnit.objects.filter(pk=OuterRef("unit_id"), **{name: OuterRef(name) for name in TREE_FIELDS})
+        return self.rows().exclude(Exists(same)).exists() or self.rows().count() != WorkUnit.objects.count()
 
 
 def merged_from(unit: WorkUnit) -> list[WorkUnit]:

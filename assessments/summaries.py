@@ -18,8 +18,10 @@ from fractions import Fraction
 
 from django.db import transaction
 from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
+from django.utils.translation import gettext as _
 
 from . import structure
+from .errors import ServiceError
 from .models import (
     COUNTED_STATES,
     AssessmentPeriod,
@@ -36,15 +38,17 @@ from .models import (
 from .rollups import GRADE_FIELDS
 
 
-class FiguresFrozen(Exception):
-    """A write would change the figures of a closed period."""
+class FiguresFrozen(ServiceError):
+    """A write would change the figures of a closed period (for instance a submission that was
+    under way while the admin closed it): refused with a message, nothing written."""
 
 
 def period_figures_writable(period_id: int) -> None:
     """Raise FiguresFrozen when the period is closed: its organisation, expected counts and
     summary rows are final. Every write to the summary rows calls this first."""
-    if AssessmentPeriod.objects.filter(pk=period_id, status=AssessmentPeriod.Status.CLOSED).exists():
-        raise FiguresFrozen(period_id)
+    closed = AssessmentPeriod.objects.filter(pk=period_id, status=AssessmentPeriod.Status.CLOSED).first()
+    if closed is not None:
+        raise FiguresFrozen(_("%(period)s is closed: its figures are final.") % {"period": closed}, code="period_closed")
 
 
 def period_expected_refresh(*, period: AssessmentPeriod) -> None:

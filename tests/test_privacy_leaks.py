@@ -284,3 +284,12 @@ def test_the_access_log_in_the_admin_lists_bulk_views(client, cast, scored):
     page = client.get("/admin/assessments/accesslog/").content.decode()
     assert "melihat tabel pegawai" in page
     assert "Direktorat A" in page
+
+
+def test_the_bulk_approval_confirmation_is_logged(client, cast, scored):
+    ids = list(SelfAssessment.objects.filter(employee__in=[cast.staff, cast.colleague]).values_list("pk", flat=True))
+    client.force_login(cast.supervisor.user)
+    page = client.post("/unit/A/setujui/", {"pilih": ids}).content.decode()
+    assert "Siti Staf" in page
+    log = AccessLog.objects.get()
+    assert log.action == AccessLog.Action.REVIEW and covered(log) == {"staff", "colleague"}

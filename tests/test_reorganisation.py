@@ -342,3 +342,79 @@ def test_my_data_names_each_assessment_by_its_unit_then(client, history, previou
     assert f"{previous_period} · Subdirektorat A1" in page and f"{period} · Subdirektorat Satu" in page
     rows = list(csv.reader(io.StringIO(client.get("/data-saya/unduh.csv").content.decode("utf-8-sig"))))
     assert {(row[2], row[4]) for row in rows[1:]} == {(previous_period.code, "Subdirektorat A1"), (period.code, "Subdirektorat Satu")}
+
+
+# --- Found by review: places reused by treebeard, scope in a closed period, the tree after a merge --
+
+
+def test_a_unit_made_later_in_a_reused_place_shows_nothing_of_a_closed_period(client, history, previous_period):
+    """B moves under A; a new unit N takes B's old place in the tree. N did not exist in the
+    closed period: its pages show nothing of it, not the figures recorded at that place."""
+    reorganise.unit_move(unit=unit("B"), parent=unit("A"), actor=history.admin)
+    n = WorkUnit.objects.add_child(unit("ROOT"), {"code": "N", "name": "Unit Baru"})
+    assert n.path == previous_period.units.get(code="B").path  # the place B had then
+    head = make_employee("kepala_n", n, heads=n)
+    client.force_login(head.user)
+    q = f"periode={previous_period.code}"
+    for url in (f"/unit/N/?{q}", f"/unit/N/sub-unit/?{q}", f"/unit/N/sub-unit/?{q}&tampilan=pohon", f"/unit/N/pegawai/?{q}&semua=1"):
+        page = client.get(url).content.decode()
+        assert "100,0" not in page and "Oki Lain" not in page, url
+    # N's head had no scope in that period: its export is not found; an admin's is empty.
+    assert client.get(f"/unit/N/ekspor/sub-unit.csv?{q}&tampilan=pohon").status_code == 404
+    client.force_login(history.admin)
+    rows = list(csv.reader(io.StringIO(client.get(f"/unit/N/ekspor/sub-unit.csv?{q}&tampilan=pohon").content.decode("utf-8-sig"))))
+    assert rows[1:] == []
+    assert "belum ada pada" in client.get(f"/unit/N/?{q}").content.decode()
+
+
+def test_in_a_closed_period_scope_follows_that_periods_organisation(client, history, previous_period, period):
+    """A1 moves from A to B. For the closed period, A's head still sees A1 (it was A's then),
+    figures and individual results alike; B's head sees neither. The open period follows
+    today's tree."""
+    reorganise.unit_move(unit=unit("A1"), parent=unit("B"), actor=history.admin)
+    past = SelfAssessment.objects.get(period=previous_period, employee=history.staff)
+    now = SelfAssessment.objects.get(period=period, employee=history.staff)
+    client.force_login(history.supervisor.user)  # heads A
+    assert 'data-unit="A1"' in client.get(f"/unit/A/sub-unit/?periode={previous_period.code}").content.decode()
+    assert client.get(f"/hasil/{past.pk}/").status_code == 200
+    assert client.get(f"/unit/A1/?periode={previous_period.code}").status_code == 200
+    assert client.get(f"/hasil/{now.pk}/").status_code == 404
+    client.force_login(history.sibling_supervisor.user)  # heads B
+    assert client.get(f"/hasil/{past.pk}/").status_code == 404
+    assert client.get(f"/unit/A1/?periode={previous_period.code}").status_code == 404
+    assert "Siti Staf" not in client.get(f"/unit/B/pegawai/?periode={previous_period.code}&semua=1").content.decode()
+    assert client.get(f"/hasil/{now.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize("change", ["merge", "split"])
+def test_the_tree_stays_sound_after_a_reorganisation(history, change):
+    REORGANISATIONS[change](history.admin)
+    assert WorkUnit.objects.find_problems() == ([], [], [], [], [])
+    from assessments.imports import units
+
+    units.units_import(rows=[units.UnitRow(row=2, code="A9", name="Seksi A9", parent_code="A")], actor=history.admin)
+    assert unit("A9").path.startswith(unit("A").path)
+
+
+def test_a_split_part_with_a_name_too_long_is_a_form_error(client, history):
+    client.force_login(history.admin)
+    page_url = f"/admin/assessments/workunit/reorganisasi/pecah/?unit={unit('A1').pk}"
+    body = {"parts": "A1X;" + "x" * 300 + "\nA1Y;Seksi Y", f"staff_{history.staff.pk}": "A1X",
+            f"staff_{history.colleague.pk}": "A1Y", "langkah": "konfirmasi"}
+    response = client.post(page_url, body)
+    assert response.status_code == 200 and "paling banyak 200 karakter" in response.content.decode()
+    assert not WorkUnit.objects.filter(code="A1X").exists()
+
+
+def test_a_submission_racing_the_close_is_refused_with_a_message(history, period):
+    from assessments.summaries import FiguresFrozen
+
+    from .conftest import all_answers
+
+    draft = services.assessment_save_draft(
+        employee=history.colleague, period=period, answers=all_answers(period, 4, note="x"), version=0, actor=history.colleague.user
+    )
+    AssessmentPeriod.objects.filter(pk=period.pk).update(status="closed")  # closed meanwhile
+    with pytest.raises(services.ServiceError) as refused:
+        summaries.summary_apply(assessment=draft, sign=1, pillar_scores={})
+    assert isinstance(refused.value, FiguresFrozen) and "sudah ditutup" in refused.value.message

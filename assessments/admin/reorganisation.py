@@ -85,8 +85,10 @@ class SplitForm(forms.Form):
 
     def clean_parts(self):
         parts = self._parse(self.cleaned_data["parts"])
-        for code, _name in parts:
+        for code, name in parts:
             CODE.clean(code)
+            if len(name) > WorkUnit._meta.get_field("name").max_length:
+                raise forms.ValidationError(_("A unit name has at most 200 characters."), code="name_too_long")
         return parts
 
     def _assignment(self) -> dict[int, int]:

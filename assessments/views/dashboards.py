@@ -67,18 +67,16 @@ def _period_choice(request):
 
 
 def _breadcrumb(user, tree: structure.PeriodTree, unit: WorkUnit) -> list[WorkUnit]:
-    """The unit's ancestors in the period's tree that lie in the user's scope today, outermost
-    first, ending with the unit."""
-    chain = [*tree.ancestors(unit), unit]
-    today = WorkUnit.objects.in_bulk([u.pk for u in chain])
-    return [u for u in chain if u.pk in today and permissions.unit_in_scope(user, today[u.pk])]
+    """The unit's ancestors in the period's tree that lie in the user's scope for that period,
+    outermost first, ending with the unit."""
+    return [u for u in [*tree.ancestors(unit), unit] if permissions.unit_in_scope(user, u, tree.period)]
 
 
 def unit_page(request, code: str) -> dict:
     """The unit (in the user's scope, else 404) as it stood in the period asked for: a closed
     period shows the organisation it was assessed in (structure.PeriodTree)."""
-    unit = permissions.get_unit_for_user(request.user, code)
     periods, period, previous = _period_choice(request)
+    unit = permissions.get_unit_for_user(request.user, code, period)
     tree = structure.PeriodTree(period)
     shown = tree.version_of(unit)
     return {
@@ -269,6 +267,8 @@ def bulk_approve(request, code):
         messages.error(request, _("Some selected assessments cannot be approved by you, or are no longer waiting for review. Nothing was approved."))
         return redirect(back)
     if request.POST.get("konfirmasi") != "1":
+        # The confirmation lists each person's index: a view of their figures, logged.
+        privacy.access_record(viewer=request.user, action=AccessLog.Action.REVIEW, unit=unit, people=[a.employee_id for a in chosen])
         return render(request, "assessments/bulk_approve_confirm.html", {"unit": unit, "assessments": chosen, "back": back})
     try:
         count = services.assessments_approve_many(assessments=chosen, reviewer=request.user)
