@@ -15,7 +15,7 @@ from django.utils import timezone
 from assessments import periods, services, summaries
 from assessments.models import AssessmentPeriod, Employee, SupervisorAssignment, WorkUnit
 
-from .browser import chromium, demo, page_factory  # noqa: F401 - the browser fixtures, shared by every module
+from .browser import axe_file, chromium, demo, page_factory  # noqa: F401 - the browser fixtures, shared by every module
 
 PASSWORD = "uji-sandi-2026"
 _serial = itertools.count(1)

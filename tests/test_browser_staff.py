@@ -1,4 +1,5 @@
-"""The staff journey in a real browser (headless Chromium), on a desktop and a 375 px phone."""
+"""The staff journey in a real browser (headless Chromium), on a 1366 px desktop and a 360 px
+phone, with axe-core and the sideways-scroll check on every page it passes."""
 
 import re
 
@@ -6,19 +7,21 @@ import pytest
 
 from assessments.models import Rating, SelfAssessment
 
-from .browser import log_in
+from .browser import assert_accessible, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.mark.parametrize("width", [1280, 375])
+@pytest.mark.parametrize("width", [1366, 360])
 def test_pegawai_answers_half_reloads_finishes_submits_and_sees_the_chart(live_server, demo, page_factory, width):
     page = page_factory(width=width, height=800)
     log_in(page, live_server.url, "pegawai")
     assert page.url.endswith("/penilaian/")
     assert page.locator("text=Belum mulai").count() == 1
+    assert_accessible(page)
 
     page.click("text=Mulai penilaian mandiri saya")
+    assert_accessible(page)
     boxes = page.locator("fieldset.indicator")
     total = boxes.count()
     half = total // 2
@@ -41,12 +44,17 @@ def test_pegawai_answers_half_reloads_finishes_submits_and_sees_the_chart(live_s
     page.click("button[value=submit]")
     page.wait_for_url(re.compile(r"/kirim/$"))
     assert page.locator("[data-testid=preview-index]").inner_text() == "75,0"
+    assert_accessible(page)
     page.click("text=Kirim sekarang")
     page.wait_for_url(re.compile(r"/hasil/\d+/$"))
     assert page.locator("[data-testid=index]").inner_text() == "75,0"
     page.wait_for_selector("canvas#pillar-chart[data-rendered=true]")
     assert page.evaluate("document.querySelector('#pillar-chart').width") > 0
     assert SelfAssessment.objects.get(pk=saved.pk).state == "submitted"
-    if width <= 375:
-        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+    assert_accessible(page)
+    page.click("nav.site-nav >> text=Penilaian Saya")
+    assert page.locator("[data-testid=history]").count() == 1
+    assert_accessible(page)
+    page.click("nav.site-nav >> text=Data Saya")
+    assert_accessible(page)
     assert page.console_errors == []
