@@ -281,6 +281,14 @@ class AssessmentPeriod(models.Model):
         today = today or timezone.localdate()
         return self.status == self.Status.OPEN and self.opens_on <= today <= self.closes_on
 
+    def starts_later(self, today: datetime.date | None = None) -> bool:
+        """Return True before the opening date: an open period takes entries only from then."""
+        return (today or timezone.localdate()) < self.opens_on
+
+    def has_ended(self, today: datetime.date | None = None) -> bool:
+        """Return True after the closing date."""
+        return (today or timezone.localdate()) > self.closes_on
+
     def days_left(self, today: datetime.date | None = None) -> int:
         today = today or timezone.localdate()
         return (self.closes_on - today).days

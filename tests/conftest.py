@@ -72,7 +72,7 @@ def create_period(year: int, quarter: int, *, status: str = "open", opens_on=Non
     start, end = periods.quarter_dates(year, quarter)
     period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on or start, closes_on=closes_on or end)
     if status in ("open", "closed"):
-        periods.period_open(period=period)
+        periods.period_open(period=period, loads_history=True)
     if status == "closed":
         periods.period_close(period=period)
     period.refresh_from_db()

@@ -13,6 +13,7 @@ from .browser import assert_accessible, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+MONTHS = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember"]
 NEW_WORDING = "Saya menolak dan melaporkan setiap gratifikasi dalam 30 hari kerja."
 
 
@@ -50,8 +51,10 @@ def test_admin_rewords_an_indicator_and_opens_the_next_quarter_with_it(live_serv
     following = AssessmentPeriod.objects.get(status="planned")
     page.goto(f"{live_server.url}/admin/assessments/assessmentperiod/{following.pk}/change/")
     page.click("text=Buka periode ini…")
+    # The next quarter starts later than today: the admin is told what staff will see.
+    assert "pegawai baru dapat mulai menjawab" in page.locator("[data-testid=opens-early]").inner_text()
     assert_accessible(page)
-    page.click("input[type=submit][value='Ya, buka periode']")
+    page.click("input[type=submit][value='Ya, buka sekarang, sebelum tanggal mulainya']")
     page.wait_for_selector(".messagelist .success")
     assert_accessible(page)
     following.refresh_from_db()
@@ -70,6 +73,8 @@ def test_admin_rewords_an_indicator_and_opens_the_next_quarter_with_it(live_serv
     assert (earlier.index_score, list(earlier.pillar_scores.order_by("pk").values_list("score", flat=True))) == stored
     staff = page_factory(width=width)
     log_in(staff, live_server.url, "pegawai")
+    assert f"Dibuka mulai 1 {MONTHS[following.opens_on.month - 1]} {following.year}." in staff.locator("[data-testid=opens-on]").inner_text()
+    assert staff.locator("text=Mulai penilaian mandiri saya").count() == 0
     staff.goto(f"{live_server.url}/hasil/{earlier.pk}/")
     text = staff.content()
     assert original in text and NEW_WORDING not in text

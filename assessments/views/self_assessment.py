@@ -65,6 +65,7 @@ def my_assessments(request):
             "current": current,
             "total": total,
             "accepts_entries": period.accepts_entries() if period else False,
+            "starts_later": period.starts_later() if period else False,
             "history": [a for a in history if a is not current],
         },
     )
@@ -190,6 +191,7 @@ def _render_form(request, period, assessment, form, status=200):
             "answered": form.answered_count(),
             "total": len(form.indicators),
             "max_upload_mb": settings.EVIDENCE_MAX_BYTES / 1048576,
+            "read_only_message": services.editability_message(assessment, period) if form.read_only else "",
         },
         status=status,
     )

@@ -614,7 +614,7 @@ class Build:
             with self.clock.stage("periods"):
                 opens_on, closes_on = periods.quarter_dates(year, quarter)
                 period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
-                periods.period_open(period=period)
+                periods.period_open(period=period, loads_history=True)
                 questionnaire = period.questionnaire()
             if profiles is None:  # per-unit answering habits, so units (and their roll-ups) differ
                 pillar_ids = [pillar.pillar_id for pillar in questionnaire]
