@@ -14,8 +14,8 @@ from assessments import periods, services
 from assessments.models import AssessmentPeriod, SelfAssessment
 
 from .conftest import all_answers, create_period
+from .test_periods_admin import PERIODS, messages_of
 
-PERIODS = "/admin/assessments/assessmentperiod/"
 TODAY = timezone.localdate()
 DAY = datetime.timedelta(days=1)
 DATES = {
@@ -30,20 +30,16 @@ def long_date(day: datetime.date) -> str:
     return f"{day.day} {months[day.month - 1]} {day.year}"
 
 
-@pytest.fixture
-def admin_client(client, cast):
+def logged_in_admin(client, cast):
     client.force_login(cast.admin)
     return client
-
-
-def messages_of(response) -> str:
-    return " ".join(str(m) for m in response.context["messages"]) if response.context else ""
 
 
 # --- The admin opens a planned period ------------------------------------------------------------
 
 
-def test_opening_before_the_start_warns_and_opens_only_when_confirmed(admin_client, cast):
+def test_opening_before_the_start_warns_and_opens_only_when_confirmed(client, cast):
+    admin_client = logged_in_admin(client, cast)
     planned = create_period(2031, 1, status="planned", **DATES["before"])
     page = admin_client.get(f"{PERIODS}{planned.pk}/open/").content.decode()
     assert f"{planned} dimulai pada {long_date(planned.opens_on)}. Bila dibuka hari ini" in page
@@ -58,7 +54,8 @@ def test_opening_before_the_start_warns_and_opens_only_when_confirmed(admin_clie
     assert AssessmentPeriod.objects.get(pk=planned.pk).status == "open"
 
 
-def test_opening_within_its_dates_asks_nothing_more(admin_client, cast):
+def test_opening_within_its_dates_asks_nothing_more(client, cast):
+    admin_client = logged_in_admin(client, cast)
     planned = create_period(2031, 1, status="planned", **DATES["within"])
     page = admin_client.get(f"{PERIODS}{planned.pk}/open/").content.decode()
     assert 'data-testid="opens-early"' not in page and 'value="Ya, buka periode"' in page
@@ -66,7 +63,8 @@ def test_opening_within_its_dates_asks_nothing_more(admin_client, cast):
     assert AssessmentPeriod.objects.get(pk=planned.pk).status == "open"
 
 
-def test_a_period_whose_closing_date_has_passed_is_not_opened(admin_client, cast):
+def test_a_period_whose_closing_date_has_passed_is_not_opened(client, cast):
+    admin_client = logged_in_admin(client, cast)
     planned = create_period(2031, 1, status="planned", **DATES["after"])
     refusal = f"{planned} berakhir pada {long_date(planned.closes_on)}: majukan tanggal penutupannya"
     page = admin_client.get(f"{PERIODS}{planned.pk}/open/").content.decode()
