@@ -78,8 +78,8 @@ def page_factory(chromium, axe_file):
     (including Content-Security-Policy violations) in `page.console_errors`."""
     contexts = []
 
-    def open_page(width: int = 1280, height: int = 900):
-        context = chromium.new_context(viewport={"width": width, "height": height}, locale="id-ID")
+    def open_page(width: int = 1280, height: int = 900, javascript: bool = True):
+        context = chromium.new_context(viewport={"width": width, "height": height}, locale="id-ID", java_script_enabled=javascript)
         contexts.append(context)
         context.route(f"**{AXE_URL}", lambda route: route.fulfill(path=str(axe_file), content_type="text/javascript"))
         page = context.new_page()

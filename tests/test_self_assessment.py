@@ -17,7 +17,7 @@ from assessments.models import (
     UnitPeriodSummary,
 )
 
-from .conftest import all_answers, create_period, form_data, submitted_assessment
+from .conftest import all_answers, create_period, form_data, past_assessment, submitted_assessment
 
 
 def indicators(period):
@@ -69,6 +69,27 @@ def test_my_assessments_lists_history_with_index_and_grade(staff_client, cast, p
     page = staff_client.get("/penilaian/").content.decode()
     assert "Disetujui" in page
     assert "Lihat hasil saya" in page
+
+
+def test_my_assessments_shows_my_index_over_the_periods_as_a_chart_and_as_text(staff_client, cast, previous_period):
+    older = create_period(previous_period.year, 3, status="closed")
+    today = timezone.localdate()
+    period = create_period(today.year + 1, 1, opens_on=today, closes_on=today + datetime.timedelta(days=9))
+    past_assessment(cast.staff, older, score=3)
+    past_assessment(cast.staff, previous_period, score=5, state="returned")
+    submitted_assessment(cast.staff, period, score=4)
+    page = staff_client.get("/penilaian/").content.decode()
+    assert f'<span data-testid="my-trend">{older} <strong>50,0</strong> · {period} <strong>75,0</strong></span>' in page
+    assert '"scores": [50.0, 75.0]' in page and 'src="/static/js/charts.js"' in page
+    # The returned one reads as returned in the history, with no score.
+    row = page[page.index(f"<td class=\"stack-title\">{previous_period}") :].split("</tr>")[0]
+    assert "Dikembalikan" in row and "tidak dihitung: dikembalikan" in row and "100,0" not in row
+
+
+def test_my_assessments_has_no_chart_with_fewer_than_two_counted_periods(staff_client, cast, period):
+    submitted_assessment(cast.staff, period, score=4)
+    page = staff_client.get("/penilaian/").content.decode()
+    assert "my-trend" not in page and "chart.umd.min.js" not in page
 
 
 def test_my_assessments_is_for_staff_only(client, cast, period):

@@ -56,6 +56,7 @@ def my_assessments(request):
     )
     current = next((a for a in history if period and a.period_id == period.pk), None)
     total = sum(len(p.indicators.all()) for p in period.questionnaire()) if period else 0
+    counted = [a for a in reversed(history) if a.is_counted]
     return render(
         request,
         "assessments/my_assessments.html",
@@ -67,6 +68,16 @@ def my_assessments(request):
             "accepts_entries": period.accepts_entries() if period else False,
             "starts_later": period.starts_later() if period else False,
             "history": [a for a in history if a is not current],
+            # The person's own index over the periods, oldest first: a chart, and the same
+            # figures as text for reading without JavaScript or a screen.
+            "trend_points": [(a.period, a.index_score) for a in counted],
+            "trend_chart": {
+                "labels": [str(a.period) for a in counted],
+                "scores": [float(one_decimal(a.index_score)) for a in counted],
+                "label": _("Integrity index"),
+            }
+            if len(counted) > 1
+            else None,
         },
     )
 
