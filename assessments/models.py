@@ -273,6 +273,11 @@ class AssessmentPeriod(models.Model):
         return {"year": int(match.group(1)), "quarter": int(match.group(2))} if match else None
 
     @property
+    def is_running(self) -> bool:
+        """True while the period is open: its figures still change with each submission."""
+        return self.status == self.Status.OPEN
+
+    @property
     def sequence(self) -> int:
         return self.year * 4 + self.quarter - 1
 

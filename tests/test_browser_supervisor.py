@@ -63,13 +63,20 @@ def test_atasan_drills_down_exports_returns_and_approves(live_server, demo, page
     assert SelfAssessment.objects.get(employee=pegawai, period=period).state == "returned"
 
     # Approve another submitted assessment from the whole subtree.
-    page.goto(f"{live_server.url}/unit/DUKCAPIL/pegawai/?semua=1&status=submitted")
+    listing = f"{live_server.url}/unit/DUKCAPIL/pegawai/?semua=1&status=submitted"
+    page.goto(listing)
     assert_accessible(page)
+    boxes = page.locator("input[name=pilih]")
+    page.check("#pilih-semua")  # "pilih semua" ticks every row shown, and clears them again
+    assert boxes.count() > 1 and all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    page.uncheck("#pilih-semua")
+    assert not any(boxes.nth(i).is_checked() for i in range(boxes.count()))
     other = page.locator("[data-testid=staff-table] tbody tr").first
     name = other.locator("td.stack-title").inner_text()
     other.locator("text=Tinjau").click()
     page.click("button:has-text('Setujui')")
     page.wait_for_selector(f"text=Disetujui: {name}")
+    assert page.url == listing  # back in the list, with its filters
     assert_accessible(page)
     assert SelfAssessment.objects.filter(period=period, state="approved", employee__full_name=name).exists()
     assert page.console_errors == []

@@ -4,6 +4,8 @@ decision (approve, or return with a note)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -13,9 +15,24 @@ from ..models import AccessLog
 from .self_assessment import result_context
 
 
+def _back_to_list(request, assessment) -> str:
+    """The list the reviewer came from (its unit, period, filters and page travel in
+    `kembali`), or the staff list of the assessment's unit. Only an address of the unit
+    pages on this site is followed."""
+    back = request.POST.get("kembali") or request.GET.get("kembali") or ""
+    if back.startswith(reverse("assessments:dashboard_home")) and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+        return back
+    return reverse("assessments:staff", args=[assessment.unit.code])
+
+
 def _review_page(request, assessment, return_form, status=200):
     context = result_context(request, assessment)
-    context |= {"review": True, "return_form": return_form, "reviewable": permissions.can_approve(request.user, assessment)}
+    context |= {
+        "review": True,
+        "return_form": return_form,
+        "reviewable": permissions.can_approve(request.user, assessment),
+        "back": _back_to_list(request, assessment),
+    }
     return render(request, "assessments/result.html", context, status=status)
 
 
@@ -37,7 +54,7 @@ def assessment_approve(request, pk):
         messages.error(request, error.message)
         return redirect("assessments:review", assessment.pk)
     messages.success(request, _("Approved: %(name)s, %(period)s.") % {"name": assessment.employee.full_name, "period": assessment.period})
-    return redirect("assessments:staff", assessment.unit.code)
+    return redirect(_back_to_list(request, assessment))
 
 
 @login_required
@@ -53,4 +70,4 @@ def assessment_return(request, pk):
         messages.error(request, error.message)
         return redirect("assessments:review", assessment.pk)
     messages.success(request, _("Returned to %(name)s with your note.") % {"name": assessment.employee.full_name})
-    return redirect("assessments:staff", assessment.unit.code)
+    return redirect(_back_to_list(request, assessment))
