@@ -39,6 +39,17 @@ def test_pegawai_answers_half_reloads_finishes_submits_and_sees_the_chart(live_s
 
     page.reload()
     assert page.locator("input.btn-check:checked").count() == half  # the draft was kept
+    # Submitting now says how many are missing and which, with the focus on the first link.
+    page.click("button[value=submit]")
+    page.wait_for_selector("#belum-lengkap")
+    assert f"{total - half} belum dijawab" in page.locator("#belum-lengkap h2").inner_text()
+    assert page.locator("#belum-lengkap li").count() == total - half
+    page.wait_for_function("document.activeElement && document.activeElement.closest('#belum-lengkap') !== null")
+    first_missing = page.locator("#belum-lengkap a").first.get_attribute("href")
+    assert first_missing == "#" + boxes.nth(half).get_attribute("id")
+    assert_accessible(page)
+    # The refused submit answers 400, which Chromium reports on the console; nothing else may.
+    page.console_errors.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")
     for i in range(half, total):
         boxes.nth(i).locator("label.btn", has_text="4").click()
     page.click("button[value=submit]")

@@ -192,6 +192,7 @@ def assessment_form(request, period_code):
 
 
 def _render_form(request, period, assessment, form, status=200):
+    missing = form.missing()
     return render(
         request,
         "assessments/form.html",
@@ -203,6 +204,9 @@ def _render_form(request, period, assessment, form, status=200):
             "total": len(form.indicators),
             "max_upload_mb": settings.EVIDENCE_MAX_BYTES / 1048576,
             "read_only_message": services.editability_message(assessment, period) if form.read_only else "",
+            "missing": missing,
+            "missing_unanswered": sum(1 for item in missing if item["unanswered"]),
+            "missing_notes": sum(1 for item in missing if not item["unanswered"]),
         },
         status=status,
     )
