@@ -135,12 +135,11 @@ def period_open(*, period: AssessmentPeriod, opens_early: bool = False, loads_hi
             PeriodIndicator(
                 pillar=by_pillar[indicator.pillar_id],
                 indicator=indicator,
-                statement=indicator.statement,
-                statement_en=indicator.statement_en,
-                rubric_low=indicator.rubric_low,
-                rubric_low_en=indicator.rubric_low_en,
-                rubric_high=indicator.rubric_high,
-                rubric_high_en=indicator.rubric_high_en,
+                **{
+                    name: getattr(indicator, name)
+                    for text in PeriodIndicator.FROZEN_TEXTS
+                    for name in (text, f"{text}_en")
+                },
                 weight=indicator.weight,
                 order=positions[indicator.pillar_id],
                 note_required_at_extremes=indicator.note_required_at_extremes,
