@@ -42,6 +42,13 @@ class EvidenceField(forms.FileField):
 class LoginForm(AuthenticationForm):
     """Staff log in with their NIP; the field is labelled as such."""
 
+    # Django's own words repeat the field's label ("NIP atau nama pengguna") inside a sentence
+    # about "nama pengguna" and call the password "sandi"; these say it once, plainly.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("The NIP (or user name) and the password do not match. Check both and try again; capital letters count."),
+    }
+
     username = forms.CharField(
         label=_("NIP or user name"),
         max_length=150,

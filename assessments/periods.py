@@ -166,3 +166,25 @@ def period_close(*, period: AssessmentPeriod) -> AssessmentPeriod:
     period.closed_at = timezone.now()
     period.save(update_fields=["status", "closed_at"])
     return period
+
+
+def questionnaire_versions() -> dict[int, int]:
+    """Return {period id: version number} for every opened period, in the order of the
+    quarters: version 1 for the first, and a new number whenever a period froze a
+    questionnaire that differs from the one before it (a pillar or an indicator added,
+    retired, reworded or reweighted), so the admin sees which periods were asked the same."""
+    pillar_rows = PeriodPillar.objects.order_by("pk").values_list("period_id", "pillar_id", "name", "weight", "order")
+    indicator_rows = PeriodIndicator.objects.order_by("pk").values_list(
+        "pillar__period_id", "indicator_id", "weight", "order", "note_required_at_extremes",
+        *[name for text in PeriodIndicator.FROZEN_TEXTS for name in (text, f"{text}_en")],
+    )
+    content: dict[int, list] = {}
+    for period_id, *rest in [*pillar_rows, *indicator_rows]:
+        content.setdefault(period_id, []).append(tuple(rest))
+    versions, previous, number = {}, None, 0
+    for period_id in AssessmentPeriod.objects.filter(pk__in=content).order_by("year", "quarter").values_list("pk", flat=True):
+        questionnaire = sorted(content[period_id], key=repr)
+        if questionnaire != previous:
+            number += 1
+        versions[period_id], previous = number, questionnaire
+    return versions

@@ -63,7 +63,7 @@ def questionnaire_rows(period) -> list:
 def staff_export(client, cast, period) -> list:
     client.force_login(cast.supervisor.user)
     response = client.get(f"/unit/A1/ekspor/pegawai.csv?periode={period.code}")
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 
 
 def admin_edits_the_framework(client, cast) -> None:
@@ -132,7 +132,7 @@ def test_the_staff_export_keeps_its_figures(client, cast, period, before):
     rows = staff_export(client, cast, period)
     assert rows == recorded["export"]
     siti = next(row for row in rows if row[0] == "Siti Staf")
-    assert (siti[4], siti[5], siti[6]) == ("Terkirim", "65.8", "Butuh Perbaikan")
+    assert (siti[4], siti[5], siti[6]) == ("Terkirim", "65,8", "Butuh Perbaikan")
 
 
 def test_the_open_and_past_questionnaires_do_not_change(client, cast, period, previous_period, before):

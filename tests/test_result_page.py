@@ -115,7 +115,7 @@ def test_my_data_csv_holds_all_my_ratings_and_nobody_elses(client, cast, result,
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert f"data-saya-{cast.staff.nip}.csv" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     header, body = rows[0], rows[1:]
     assert header[:3] == ["NIP", "Nama", "Periode"]
     assert len(body) == sum(len(p.indicators.all()) for p in period.questionnaire())

@@ -57,6 +57,18 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
             n_drafts=Count("assessments", filter=Q(assessments__state__in=EDITABLE_STATES)),
         )
 
+    def get_list_display(self, request):
+        """The columns, with the framework version each period froze (read once per page)."""
+        versions = periods.questionnaire_versions()
+
+        @admin.display(description=gettext_lazy("framework version"))
+        def framework_version(obj):
+            number = versions.get(obj.pk)
+            return _("version %(n)s") % {"n": number} if number else _("not opened yet")
+
+        columns = list(super().get_list_display(request))
+        return [*columns[:5], framework_version, *columns[5:]]
+
     @admin.display(description=gettext_lazy("submitted"))
     def submitted(self, obj):
         return obj.n_submitted

@@ -351,8 +351,8 @@ def my_data_csv(request):
             a = rating.assessment
             yield [
                 employee.nip, employee.full_name, a.period.code, a.get_state_display(), a.unit.name,
-                round(a.index_score, 4) if a.index_score is not None else "", a.get_grade_display(),
-                timezone.localtime(a.submitted_at).strftime("%Y-%m-%d %H:%M") if a.submitted_at else "",
+                one_decimal(a.index_score) if a.index_score is not None else "", a.get_grade_display(),
+                timezone.localtime(a.submitted_at).replace(tzinfo=None) if a.submitted_at else "",
                 rating.indicator.pillar.localized("name"), rating.indicator.indicator.code,
                 rating.indicator.localized("statement"), rating.score, rating.note, rating.evidence_name,
             ]
