@@ -740,3 +740,24 @@ class ReminderLog(models.Model):
 
     def __str__(self):
         return f"{self.employee} · {self.period.code} · H-{self.days_before}"
+
+
+class UnitReminder(models.Model):
+    """A head of unit's "kirim pengingat": the staff of the unit who had not started the period
+    were e-mailed. At most one per unit and day (the constraint); the row is the log of it."""
+
+    unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="+", verbose_name=_("work unit"))
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="+", verbose_name=_("period"))
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("sent by"))
+    sent_on = models.DateField(_("sent on"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    recipients = models.PositiveIntegerField(_("people reminded"), default=0)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        verbose_name = _("reminder sent by a head of unit")
+        verbose_name_plural = _("reminders sent by heads of unit")
+        constraints = [models.UniqueConstraint(fields=["unit", "sent_on"], name="one_unit_reminder_per_day")]
+
+    def __str__(self):
+        return f"{self.unit.code} · {self.sent_on} · {self.recipients}"

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from assessments import services
-from assessments.models import AssessmentPeriod, Employee, SelfAssessment
+from assessments.models import AssessmentPeriod, Employee, SelfAssessment, UnitReminder
 
 from .browser import assert_accessible, log_in
 from .conftest import all_answers
@@ -46,6 +46,12 @@ def test_atasan_drills_down_exports_returns_and_approves(live_server, demo, page
         page.click("text=XLSX")
     assert re.fullmatch(r"sub-unit_DUKCAPIL-PDP-IDN_\d{4}-Q\d\.xlsx", sub_unit.value.suggested_filename)
     page.click("a.nav-link:has-text('Pegawai')")
+    assert_accessible(page)
+    # "Kirim pengingat" to those who have not started, once today; the page then says so.
+    page.click("[data-testid=reminder] button:has-text('Kirim pengingat')")
+    page.wait_for_selector("text=yang belum mulai.")
+    assert "Pengingat sudah dikirim hari ini" in page.locator("[data-testid=reminder]").inner_text()
+    assert UnitReminder.objects.filter(unit__code="DUKCAPIL-PDP-IDN").count() == 1
     assert_accessible(page)
     with page.expect_download() as staff:
         page.click("text=CSV")
