@@ -48,19 +48,21 @@ def assessment_review(request, pk):
 @require_POST
 def assessment_approve(request, pk):
     assessment = permissions.get_assessment_for_reviewer(request.user, pk)
+    back = _back_to_list(request, assessment)  # read before deciding: a broken form changes nothing
     try:
         services.assessment_approve(assessment=assessment, reviewer=request.user)
     except services.ServiceError as error:
         messages.error(request, error.message)
         return redirect("assessments:review", assessment.pk)
     messages.success(request, _("Approved: %(name)s, %(period)s.") % {"name": assessment.employee.full_name, "period": assessment.period})
-    return redirect(_back_to_list(request, assessment))
+    return redirect(back)
 
 
 @login_required
 @require_POST
 def assessment_return(request, pk):
     assessment = permissions.get_assessment_for_reviewer(request.user, pk)
+    back = _back_to_list(request, assessment)
     form = ReturnForm(request.POST)
     if not form.is_valid():
         return _review_page(request, assessment, form, status=400)
@@ -70,4 +72,4 @@ def assessment_return(request, pk):
         messages.error(request, error.message)
         return redirect("assessments:review", assessment.pk)
     messages.success(request, _("Returned to %(name)s with your note.") % {"name": assessment.employee.full_name})
-    return redirect(_back_to_list(request, assessment))
+    return redirect(back)
