@@ -42,6 +42,13 @@ class EvidenceField(forms.FileField):
 class LoginForm(AuthenticationForm):
     """Staff log in with their NIP; the field is labelled as such."""
 
+    # Django's own words repeat the field's label ("NIP atau nama pengguna") inside a sentence
+    # about "nama pengguna" and call the password "sandi"; these say it once, plainly.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("The NIP (or user name) and the password do not match. Check both and try again; capital letters count."),
+    }
+
     username = forms.CharField(
         label=_("NIP or user name"),
         max_length=150,
@@ -56,7 +63,11 @@ class PillarHeading(LayoutObject):
         self.pillar = pillar
 
     def render(self, form, context, template_pack=None, **kwargs):
-        return get_template("assessments/_pillar_heading.html").render({"pillar": self.pillar})
+        indicators = self.pillar.indicators.all()
+        answered = sum(1 for indicator in indicators if form.is_answered(indicator))
+        return get_template("assessments/_pillar_heading.html").render(
+            {"pillar": self.pillar, "answered": answered, "total": len(indicators), "answered_label": form.labels["answered_label"]}
+        )
 
 
 class IndicatorBlock(LayoutObject):
@@ -165,6 +176,7 @@ class AssessmentForm(forms.Form):
             "uploaded_label": _("Uploaded:"),
             "remove_label": _("Remove the file"),
             "evidence_label": _("Supporting evidence (PDF, JPEG or PNG)"),
+            "answered_label": _("answered"),
         }
         self.helper = FormHelper()
         self.helper.form_tag = False
@@ -217,11 +229,29 @@ class AssessmentForm(forms.Form):
             for indicator in self.indicators
         }
 
+    def is_answered(self, indicator: PeriodIndicator) -> bool:
+        """Return True when the indicator has a rating in the form as shown."""
+        if self.is_bound:
+            return self.data.get(f"rating_{indicator.pk}") not in (None, "")
+        stored = self.stored.get(indicator.pk)
+        return stored is not None and stored.score is not None
+
     def answered_count(self) -> int:
         """Return how many indicators have a rating in the form as shown."""
-        if self.is_bound:
-            return sum(1 for i in self.indicators if self.data.get(f"rating_{i.pk}") not in (None, ""))
-        return sum(1 for i in self.indicators if self.stored.get(i.pk) and self.stored[i.pk].score is not None)
+        return sum(1 for indicator in self.indicators if self.is_answered(indicator))
+
+    def missing(self) -> list[dict]:
+        """What keeps a complete form from being submitted, in questionnaire order: each
+        indicator without a rating or without a required note, with its pillar and its number
+        there (for the list of links above the form). Empty unless validated as complete."""
+        if not (self.require_complete and self.is_bound):
+            return []
+        missing = []
+        for pillar in self.questionnaire:
+            for number, indicator in enumerate(pillar.indicators.all(), start=1):
+                if f"rating_{indicator.pk}" in self.errors or f"note_{indicator.pk}" in self.errors:
+                    missing.append({"indicator": indicator, "pillar": pillar, "number": number, "unanswered": not self.is_answered(indicator)})
+        return missing
 
 
 class SubmitForm(forms.Form):

@@ -24,6 +24,16 @@ from .validators import EVIDENCE_CONTENT_TYPES, validate_nip
 ROMAN_QUARTERS = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 
+# The words of the 1-5 scale, for a level whose rubric an indicator leaves empty.
+SCALE_WORDS = {
+    1: _("never, not at all true of me"),
+    2: _("rarely"),
+    3: _("sometimes"),
+    4: _("often"),
+    5: _("always, fully true of me"),
+}
+
+
 class Localized:
     """Pick the English twin of a text field (`<field>_en`) when English is active."""
 
@@ -195,8 +205,20 @@ class Indicator(Localized, models.Model):
     statement_en = models.TextField(_("statement (English)"), blank=True)
     rubric_low = models.TextField(_("what a 1 looks like"), blank=True)
     rubric_low_en = models.TextField(_("what a 1 looks like (English)"), blank=True)
+    rubric_2 = models.TextField(_("what a 2 looks like"), blank=True)
+    rubric_2_en = models.TextField(_("what a 2 looks like (English)"), blank=True)
+    rubric_3 = models.TextField(_("what a 3 looks like"), blank=True)
+    rubric_3_en = models.TextField(_("what a 3 looks like (English)"), blank=True)
+    rubric_4 = models.TextField(_("what a 4 looks like"), blank=True)
+    rubric_4_en = models.TextField(_("what a 4 looks like (English)"), blank=True)
     rubric_high = models.TextField(_("what a 5 looks like"), blank=True)
     rubric_high_en = models.TextField(_("what a 5 looks like (English)"), blank=True)
+    guidance = models.TextField(
+        _("help and an example of evidence"),
+        blank=True,
+        help_text=_("Optional, shown under the statement: what it means in practice and an example of supporting evidence (bukti dukung)."),
+    )
+    guidance_en = models.TextField(_("help and an example of evidence (English)"), blank=True)
     weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2, default=1, validators=[validate_weight])
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
@@ -273,6 +295,11 @@ class AssessmentPeriod(models.Model):
         return {"year": int(match.group(1)), "quarter": int(match.group(2))} if match else None
 
     @property
+    def is_running(self) -> bool:
+        """True while the period is open: its figures still change with each submission."""
+        return self.status == self.Status.OPEN
+
+    @property
     def sequence(self) -> int:
         return self.year * 4 + self.quarter - 1
 
@@ -280,6 +307,14 @@ class AssessmentPeriod(models.Model):
         """Return True while staff may save and submit: opened, and today within its dates."""
         today = today or timezone.localdate()
         return self.status == self.Status.OPEN and self.opens_on <= today <= self.closes_on
+
+    def starts_later(self, today: datetime.date | None = None) -> bool:
+        """Return True before the opening date: an open period takes entries only from then."""
+        return (today or timezone.localdate()) < self.opens_on
+
+    def has_ended(self, today: datetime.date | None = None) -> bool:
+        """Return True after the closing date."""
+        return (today or timezone.localdate()) > self.closes_on
 
     def days_left(self, today: datetime.date | None = None) -> int:
         today = today or timezone.localdate()
@@ -305,16 +340,16 @@ class AssessmentPeriod(models.Model):
 class PeriodPillar(Localized, models.Model):
     """A pillar as it stood when its period opened."""
 
-    period = models.ForeignKey(AssessmentPeriod, on_delete=models.PROTECT, related_name="pillars")
-    pillar = models.ForeignKey(Pillar, on_delete=models.PROTECT, related_name="period_versions")
-    theme_name = models.CharField(max_length=200)
-    theme_name_en = models.CharField(max_length=200, blank=True)
-    name = models.CharField(max_length=200)
-    name_en = models.CharField(max_length=200, blank=True)
-    description = models.TextField(blank=True)
-    description_en = models.TextField(blank=True)
-    weight = models.DecimalField(max_digits=6, decimal_places=2)
-    order = models.PositiveSmallIntegerField()
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.PROTECT, related_name="pillars", verbose_name=_("period"))
+    pillar = models.ForeignKey(Pillar, on_delete=models.PROTECT, related_name="period_versions", verbose_name=_("pillar"))
+    theme_name = models.CharField(_("theme"), max_length=200)
+    theme_name_en = models.CharField(_("theme (English)"), max_length=200, blank=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2)
+    order = models.PositiveSmallIntegerField(_("order"))
 
     class Meta:
         ordering = ["period", "order"]
@@ -333,17 +368,30 @@ class PeriodIndicator(Localized, models.Model):
     """An indicator as it stood when its period opened: the wording, rubric and weight that the
     period's assessments were answered and scored against."""
 
-    pillar = models.ForeignKey(PeriodPillar, on_delete=models.PROTECT, related_name="indicators")
-    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="period_versions")
-    statement = models.TextField()
-    statement_en = models.TextField(blank=True)
-    rubric_low = models.TextField(blank=True)
-    rubric_low_en = models.TextField(blank=True)
-    rubric_high = models.TextField(blank=True)
-    rubric_high_en = models.TextField(blank=True)
-    weight = models.DecimalField(max_digits=6, decimal_places=2)
-    order = models.PositiveSmallIntegerField()
-    note_required_at_extremes = models.BooleanField(default=False)
+    pillar = models.ForeignKey(PeriodPillar, on_delete=models.PROTECT, related_name="indicators", verbose_name=_("pillar"))
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="period_versions", verbose_name=_("indicator"))
+    statement = models.TextField(_("statement"))
+    statement_en = models.TextField(_("statement (English)"), blank=True)
+    rubric_low = models.TextField(_("what a 1 looks like"), blank=True)
+    rubric_low_en = models.TextField(_("what a 1 looks like (English)"), blank=True)
+    rubric_2 = models.TextField(_("what a 2 looks like"), blank=True)
+    rubric_2_en = models.TextField(_("what a 2 looks like (English)"), blank=True)
+    rubric_3 = models.TextField(_("what a 3 looks like"), blank=True)
+    rubric_3_en = models.TextField(_("what a 3 looks like (English)"), blank=True)
+    rubric_4 = models.TextField(_("what a 4 looks like"), blank=True)
+    rubric_4_en = models.TextField(_("what a 4 looks like (English)"), blank=True)
+    rubric_high = models.TextField(_("what a 5 looks like"), blank=True)
+    rubric_high_en = models.TextField(_("what a 5 looks like (English)"), blank=True)
+    guidance = models.TextField(_("help and an example of evidence"), blank=True)
+    guidance_en = models.TextField(_("help and an example of evidence (English)"), blank=True)
+    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2)
+    order = models.PositiveSmallIntegerField(_("order"))
+    note_required_at_extremes = models.BooleanField(_("note required for a 1 or a 5"), default=False)
+
+    # Copied from the indicator when a period opens (periods.period_open), with the rest.
+    FROZEN_TEXTS = (
+        "statement", "rubric_low", "rubric_2", "rubric_3", "rubric_4", "rubric_high", "guidance",
+    )
 
     class Meta:
         ordering = ["pillar__order", "order"]
@@ -356,6 +404,12 @@ class PeriodIndicator(Localized, models.Model):
 
     def __str__(self):
         return f"{self.indicator.code}: {self.localized('statement')[:80]}"
+
+    def rubric(self) -> list[tuple[int, str]]:
+        """What each rating 1 to 5 looks like for this indicator: its own words where the admin
+        wrote them, else the words of the scale (1 never ... 5 always)."""
+        own = [self.localized(field) for field in ("rubric_low", "rubric_2", "rubric_3", "rubric_4", "rubric_high")]
+        return [(level, text or str(SCALE_WORDS[level])) for level, text in enumerate(own, start=1)]
 
     def note_required_for(self, score: int | None) -> bool:
         return self.note_required_at_extremes and score in (RATING_MIN, RATING_MAX)
@@ -740,3 +794,24 @@ class ReminderLog(models.Model):
 
     def __str__(self):
         return f"{self.employee} · {self.period.code} · H-{self.days_before}"
+
+
+class UnitReminder(models.Model):
+    """A head of unit's "kirim pengingat": the staff of the unit who had not started the period
+    were e-mailed. At most one per unit and day (the constraint); the row is the log of it."""
+
+    unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="+", verbose_name=_("work unit"))
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="+", verbose_name=_("period"))
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("sent by"))
+    sent_on = models.DateField(_("sent on"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    recipients = models.PositiveIntegerField(_("people reminded"), default=0)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        verbose_name = _("reminder sent by a head of unit")
+        verbose_name_plural = _("reminders sent by heads of unit")
+        constraints = [models.UniqueConstraint(fields=["unit", "sent_on"], name="one_unit_reminder_per_day")]
+
+    def __str__(self):
+        return f"{self.unit.code} · {self.sent_on} · {self.recipients}"

@@ -66,3 +66,11 @@ def assessment_approved(assessment: SelfAssessment) -> None:
     context = {"assessment": assessment, "link": _link("assessments:result", assessment.pk)}
     _send("assessments/email/approved_subject.txt", "assessments/email/approved.txt", context, [assessment.employee.user.email])
 
+
+def staff_reminded(*, period, employees) -> None:
+    """One e-mail to each person (never one with every address in it) that the period is open
+    and they have not started."""
+    link = _link("assessments:form", period.code)
+    for employee in employees:
+        context = {"employee": employee, "period": period, "days": max(period.days_left(), 1), "link": link}
+        _send("assessments/email/reminder_subject.txt", "assessments/email/reminder.txt", context, [employee.user.email])

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from . import structure, summaries
@@ -49,8 +50,14 @@ class OpenPlan:
     def empty_pillars(self) -> list[Pillar]:
         return [p for p in self.pillars if not self.indicators_of(p)]
 
-    def refusal(self) -> ServiceError | None:
-        """Why the period cannot be opened now, or None."""
+    def refusal(self, *, opens_early: bool = False, loads_history: bool = False) -> ServiceError | None:
+        """Why the period cannot be opened now, or None.
+
+        Today must lie within its dates: a period whose closing date has passed could take no
+        answer (only `loads_history`, the demo and test data, opens one), and opening before
+        the opening date fixes the questionnaire early while staff wait for that date, so the
+        admin confirms it (`opens_early`) after being told so.
+        """
         if self.period.status != AssessmentPeriod.Status.PLANNED:
             return ServiceError(_("Only a planned period can be opened."), code="not_planned")
         if self.open_period:
@@ -63,6 +70,18 @@ class OpenPlan:
         if self.empty_pillars:
             names = ", ".join(str(p) for p in self.empty_pillars)
             return ServiceError(_("These active pillars have no active indicator: %(names)s.") % {"names": names}, code="empty_pillar")
+        if self.period.has_ended() and not loads_history:
+            return ServiceError(
+                _("%(period)s ended on %(date)s: move its closing date to today or later before opening it.")
+                % {"period": self.period, "date": date_format(self.period.closes_on, "j F Y")},
+                code="ended",
+            )
+        if self.period.starts_later() and not (opens_early or loads_history):
+            return ServiceError(
+                _("%(period)s starts on %(date)s. Confirm on the opening page to open it before then.")
+                % {"period": self.period, "date": date_format(self.period.opens_on, "j F Y")},
+                code="before_start",
+            )
         return None
 
 
@@ -79,15 +98,16 @@ def period_open_plan(*, period: AssessmentPeriod) -> OpenPlan:
 
 
 @transaction.atomic
-def period_open(*, period: AssessmentPeriod) -> AssessmentPeriod:
+def period_open(*, period: AssessmentPeriod, opens_early: bool = False, loads_history: bool = False) -> AssessmentPeriod:
     """Open a planned period: freeze the framework in force as its questionnaire.
 
     Raises ServiceError (OpenPlan.refusal) when another period is open, the period is not
-    planned, or an active pillar has no active indicator.
+    planned, an active pillar has no active indicator, its closing date has passed (unless
+    `loads_history`), or its opening date is still to come (unless `opens_early`, confirmed).
     """
     period = AssessmentPeriod.objects.select_for_update().get(pk=period.pk)
     plan = period_open_plan(period=period)
-    if refusal := plan.refusal():
+    if refusal := plan.refusal(opens_early=opens_early, loads_history=loads_history):
         raise refusal
     pillars, indicators = plan.pillars, plan.indicators
 
@@ -115,12 +135,11 @@ def period_open(*, period: AssessmentPeriod) -> AssessmentPeriod:
             PeriodIndicator(
                 pillar=by_pillar[indicator.pillar_id],
                 indicator=indicator,
-                statement=indicator.statement,
-                statement_en=indicator.statement_en,
-                rubric_low=indicator.rubric_low,
-                rubric_low_en=indicator.rubric_low_en,
-                rubric_high=indicator.rubric_high,
-                rubric_high_en=indicator.rubric_high_en,
+                **{
+                    name: getattr(indicator, name)
+                    for text in PeriodIndicator.FROZEN_TEXTS
+                    for name in (text, f"{text}_en")
+                },
                 weight=indicator.weight,
                 order=positions[indicator.pillar_id],
                 note_required_at_extremes=indicator.note_required_at_extremes,
@@ -149,3 +168,25 @@ def period_close(*, period: AssessmentPeriod) -> AssessmentPeriod:
     period.closed_at = timezone.now()
     period.save(update_fields=["status", "closed_at"])
     return period
+
+
+def questionnaire_versions() -> dict[int, int]:
+    """Return {period id: version number} for every opened period, in the order of the
+    quarters: version 1 for the first, and a new number whenever a period froze a
+    questionnaire that differs from the one before it (a pillar or an indicator added,
+    retired, reworded or reweighted), so the admin sees which periods were asked the same."""
+    pillar_rows = PeriodPillar.objects.order_by("pk").values_list("period_id", "pillar_id", "name", "weight", "order")
+    indicator_rows = PeriodIndicator.objects.order_by("pk").values_list(
+        "pillar__period_id", "indicator_id", "weight", "order", "note_required_at_extremes",
+        *[name for text in PeriodIndicator.FROZEN_TEXTS for name in (text, f"{text}_en")],
+    )
+    content: dict[int, list] = {}
+    for period_id, *rest in [*pillar_rows, *indicator_rows]:
+        content.setdefault(period_id, []).append(tuple(rest))
+    versions, previous, number = {}, None, 0
+    for period_id in AssessmentPeriod.objects.filter(pk__in=content).order_by("year", "quarter").values_list("pk", flat=True):
+        questionnaire = sorted(content[period_id], key=repr)
+        if questionnaire != previous:
+            number += 1
+        versions[period_id], previous = number, questionnaire
+    return versions

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
@@ -215,7 +216,10 @@ def editability_message(assessment: SelfAssessment | None, period: AssessmentPer
     """Why the person cannot change this assessment (or, with none yet, this period) now."""
     if assessment is not None and assessment.state in COUNTED_STATES:
         return _("This assessment has been submitted and can no longer be changed.")
-    return _("%(period)s is closed: answers can no longer be saved or submitted.") % {"period": assessment.period if assessment else period}
+    period = assessment.period if assessment else period
+    if period.starts_later():
+        return _("%(period)s opens on %(date)s: answers can be saved from then on.") % {"period": period, "date": date_format(period.opens_on, "j F Y")}
+    return _("%(period)s is closed: answers can no longer be saved or submitted.") % {"period": period}
 
 
 @dataclass

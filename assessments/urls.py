@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import common, dashboards, exports, review, self_assessment
+from .views import common, dashboards, exports, reminders, review, self_assessment
 
 app_name = "assessments"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     path("unit/<str:code>/sub-unit/", dashboards.unit_subunits, name="subunits"),
     path("unit/<str:code>/pegawai/", dashboards.unit_staff, name="staff"),
     path("unit/<str:code>/setujui/", dashboards.bulk_approve, name="bulk_approve"),
+    path("unit/<str:code>/pengingat/", reminders.unit_remind, name="remind"),
     re_path(r"^unit/(?P<code>[^/]+)/ekspor/(?P<table>sub-unit|pegawai)\.(?P<fmt>csv|xlsx)$", exports.unit_export, name="export"),
     path("tinjau/<int:pk>/", review.assessment_review, name="review"),
     path("tinjau/<int:pk>/setujui/", review.assessment_approve, name="approve"),

@@ -15,7 +15,7 @@ from django.utils import timezone
 from assessments import periods, services, summaries
 from assessments.models import AssessmentPeriod, Employee, SupervisorAssignment, WorkUnit
 
-from .browser import chromium, demo, page_factory  # noqa: F401 - the browser fixtures, shared by every module
+from .browser import axe_file, chromium, demo, page_factory  # noqa: F401 - the browser fixtures, shared by every module
 
 PASSWORD = "uji-sandi-2026"
 _serial = itertools.count(1)
@@ -72,7 +72,7 @@ def create_period(year: int, quarter: int, *, status: str = "open", opens_on=Non
     start, end = periods.quarter_dates(year, quarter)
     period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on or start, closes_on=closes_on or end)
     if status in ("open", "closed"):
-        periods.period_open(period=period)
+        periods.period_open(period=period, loads_history=True)
     if status == "closed":
         periods.period_close(period=period)
     period.refresh_from_db()

@@ -175,6 +175,16 @@ assessments:bulk_approve[B]                    GET   login 405   405   405   405
 assessments:bulk_approve[B]                    POST  login 404   404   404   404   302   404   302*
 assessments:bulk_approve[ROOT]                 GET   login 405   405   405   405   405   405   405
 assessments:bulk_approve[ROOT]                 POST  login 404   404   404   404   404   404   302*
+# "Kirim pengingat" is POST only; a head of the unit (or above it) reminds its staff who have not
+# started (the owner has submitted: nobody's data changes), elsewhere 404.
+assessments:remind[A1]                         GET   login 405   405   405   405   405   405   405
+assessments:remind[A1]                         POST  login 404   404   404   302   404   302   302
+assessments:remind[A]                          GET   login 405   405   405   405   405   405   405
+assessments:remind[A]                          POST  login 404   404   404   302   404   404   302
+assessments:remind[B]                          GET   login 405   405   405   405   405   405   405
+assessments:remind[B]                          POST  login 404   404   404   404   302   404   302
+assessments:remind[ROOT]                       GET   login 405   405   405   405   405   405   405
+assessments:remind[ROOT]                       POST  login 404   404   404   404   404   404   302
 # Exports, both tables in both formats: in scope the file, elsewhere 404.
 assessments:export[A1,sub-unit,csv]            GET   login 404   404   404   200   404   200   200
 assessments:export[A1,sub-unit,csv]            POST  login 404   404   404   200   404   200   200

@@ -123,7 +123,8 @@ def test_period_changes_are_recorded_with_the_admin(admin_client, cast, period):
 
     admin_client.post(f"/admin/assessments/assessmentperiod/{period.pk}/close/")
     assert_recorded(admin_client, period, admin, history_type="~", shown="Status: open → closed")
-    admin_client.post(f"/admin/assessments/assessmentperiod/{following.pk}/open/")
+    # The next quarter starts later than today: opened early, as the admin confirms.
+    admin_client.post(f"/admin/assessments/assessmentperiod/{following.pk}/open/", {"opens_early": "1"})
     assert_recorded(admin_client, following, admin, history_type="~", shown="Status: planned → open")
 
 

@@ -1,6 +1,7 @@
 """CSV and XLSX exports of the sub-unit and staff tables."""
 
 import csv
+import datetime
 import io
 
 import pytest
@@ -20,7 +21,7 @@ def data(cast, period):
 
 
 def read_csv(response):
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 
 
 def read_xlsx(response):
@@ -42,8 +43,10 @@ def test_sub_unit_export_has_the_period_and_unit_in_its_name_and_an_indonesian_h
     # A1: 75 and 25 -> 50.0 (Kurang); A's own staff: the supervisor, 50.0
     assert set(by_code) == {"A1", "A"}
     a1 = by_code["A1"]
-    assert [float(v) for v in a1[3:7]] == [2, 2, 100.0, 50.0]
+    # CSV: decimal commas, one decimal as on screen; XLSX: numbers.
+    assert a1[3:7] == (["2", "2", "100,0", "50,0"] if fmt == "csv" else [2, 2, 100.0, 50.0])
     assert a1[7] == "Kurang"
+    assert by_code["A"][1] == "Pegawai langsung di Direktorat A (bukan total)"
 
 
 def test_sub_unit_export_follows_the_tree_view(client, cast, data):
@@ -62,7 +65,7 @@ def test_staff_export_lists_people_with_their_state_and_index(client, cast, data
     by_name = {row[0]: row for row in rows[1:]}
     assert set(by_name) == {"Siti Staf", "Rudi Rekan", "Ratna Atasan"}
     assert by_name["Siti Staf"][4] == "Terkirim"
-    assert float(by_name["Siti Staf"][5]) == 75.0
+    assert by_name["Siti Staf"][5] in ("75,0", 75.0)  # CSV: a decimal comma; XLSX: a number
     assert by_name["Siti Staf"][6] == "Baik"
     assert by_name["Siti Staf"][1] == cast.staff.nip
 
@@ -92,3 +95,16 @@ def test_the_english_interface_still_exports_an_indonesian_header(client, cast, 
     client.post("/i18n/setlang/", {"language": "en"})
     rows = read_csv(client.get(f"/unit/A/ekspor/pegawai.csv?periode={data.code}"))
     assert rows[0][0] == "Nama"
+
+
+def test_the_csv_is_for_excel_in_indonesian_and_the_xlsx_has_widths_a_filter_and_dates(client, cast, data):
+    client.force_login(cast.supervisor.user)
+    raw = client.get(f"/unit/A/ekspor/pegawai.csv?periode={data.code}&semua=1").content
+    assert raw.startswith("\ufeff".encode()) and raw.decode("utf-8-sig").splitlines()[0].startswith("Nama;NIP;Jabatan;")
+    response = client.get(f"/unit/A/ekspor/pegawai.xlsx?periode={data.code}&semua=1")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet.auto_filter.ref == f"A1:H{sheet.max_row}"
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    assert sheet.column_dimensions["B"].width >= 18  # the 18 digits of a NIP fit
+    submitted = [row[7] for row in sheet.iter_rows(min_row=2, values_only=True) if row[7] is not None]
+    assert submitted and all(isinstance(value, datetime.datetime) for value in submitted)

@@ -22,7 +22,7 @@ from assessments import services
 from assessments.models import AssessmentPeriod, Indicator, PeriodIndicator, PeriodPillar, Pillar, SelfAssessment
 
 from .adminforms import change, errors
-from .conftest import past_assessment
+from .conftest import create_period, past_assessment
 
 NEW_STATEMENT = "Saya menolak setiap gratifikasi dan melaporkannya dalam 30 hari kerja."
 NEW_RUBRIC_LOW = "Menerima gratifikasi tanpa melapor (rubrik baru)."
@@ -63,7 +63,7 @@ def questionnaire_rows(period) -> list:
 def staff_export(client, cast, period) -> list:
     client.force_login(cast.supervisor.user)
     response = client.get(f"/unit/A1/ekspor/pegawai.csv?periode={period.code}")
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 
 
 def admin_edits_the_framework(client, cast) -> None:
@@ -132,7 +132,7 @@ def test_the_staff_export_keeps_its_figures(client, cast, period, before):
     rows = staff_export(client, cast, period)
     assert rows == recorded["export"]
     siti = next(row for row in rows if row[0] == "Siti Staf")
-    assert (siti[4], siti[5], siti[6]) == ("Terkirim", "65.8", "Butuh Perbaikan")
+    assert (siti[4], siti[5], siti[6]) == ("Terkirim", "65,8", "Butuh Perbaikan")
 
 
 def test_the_open_and_past_questionnaires_do_not_change(client, cast, period, previous_period, before):
@@ -208,3 +208,34 @@ def test_indicator_and_pillar_pages_list_which_periods_use_which_version(client,
     weights = {str(p): next(row for row in rows if str(p) in row) for p in (previous_period, period, following)}
     assert "1,00" in weights[str(previous_period)] and "1,00" in weights[str(period)]
     assert "2,00" in weights[str(following)]
+
+
+def test_every_level_has_a_rubric_and_the_help_text_shows_under_the_statement(client, cast):
+    indicator = Indicator.objects.get(code="AK-1")
+    Indicator.objects.filter(pk=indicator.pk).update(
+        rubric_3="Kadang menolak, kadang tidak melapor.", guidance="Contoh bukti dukung: tanda terima laporan gratifikasi ke UPG."
+    )
+    today = timezone.localdate()
+    period = create_period(2031, 1, opens_on=today, closes_on=today + datetime.timedelta(days=9))
+    frozen = PeriodIndicator.objects.get(pillar__period=period, indicator=indicator)
+    assert (frozen.rubric_3, frozen.guidance) == ("Kadang menolak, kadang tidak melapor.", "Contoh bukti dukung: tanda terima laporan gratifikasi ke UPG.")
+    assert [level for level, _text in frozen.rubric()] == [1, 2, 3, 4, 5]
+    assert frozen.rubric()[1] == (2, "jarang") and frozen.rubric()[2] == (3, "Kadang menolak, kadang tidak melapor.")
+    client.force_login(cast.staff.user)
+    page = client.get(f"/penilaian/{period.code}/isi/").content.decode()
+    box = page[page.index(f'id="indikator-{frozen.pk}"') :].split("</fieldset>")[0]
+    assert '<p class="guidance small mb-2">Contoh bukti dukung: tanda terima laporan gratifikasi ke UPG.</p>' in box
+    assert box.count("<dt>") == 5 and "<dt>3</dt><dd class=\"mb-1\">Kadang menolak, kadang tidak melapor.</dd>" in box
+    # Edited later, the open period keeps its words.
+    Indicator.objects.filter(pk=indicator.pk).update(guidance="Baru")
+    assert "Baru</p>" not in client.get(f"/penilaian/{period.code}/isi/").content.decode()
+
+
+def test_saving_an_indicator_says_when_the_change_applies(client, cast):
+    client.force_login(cast.admin)
+    indicator = Indicator.objects.get(code="AK-2")
+    response = change(client, f"/admin/assessments/indicator/{indicator.pk}/change/", rubric_4="Hampir selalu dengan bukti lengkap.")
+    assert response.status_code == 302, errors(response)
+    shown = client.get(response["Location"]).content.decode()
+    assert "Perubahan ini berlaku mulai periode berikutnya yang dibuka" in shown
+    assert Indicator.objects.get(pk=indicator.pk).rubric_4 == "Hampir selalu dengan bukti lengkap."

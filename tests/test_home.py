@@ -43,7 +43,10 @@ def test_login_with_nip(client, cast):
 def test_a_wrong_password_is_refused_with_a_message(client, cast):
     response = client.post("/akun/login/", {"username": "staff", "password": "salah"})
     assert response.status_code == 200
-    assert "errorlist" in response.content.decode() or "alert" in response.content.decode()
+    page = response.content.decode()
+    assert "NIP (atau nama pengguna) dan kata sandi tidak cocok." in page
+    assert page.count("nama pengguna") == page.count("NIP atau nama pengguna") + 1  # the label, once in the message
+    assert "sandi yang benar" not in page
 
 
 def test_password_reset_by_e_mail(client, cast):

@@ -63,6 +63,8 @@ def rows_of(page: str) -> dict[str, list[tuple[str, str]]]:
     rows = {}
     for code, body in re.findall(r'<tr data-unit="([^"]+)">(.*?)</tr>', table, re.S):
         cells = re.findall(r'<td class="([^"]*)"[^>]*>(.*?)</td>', body, re.S)
+        # The small-sample marker is read by test_small_samples_are_marked_with_a_legend.
+        cells = [(cls, re.sub(r'<sup class="small-sample".*?</span>', "", text)) for cls, text in cells]
         rows[code] = [(cls.strip(), re.sub(r"<[^>]+>", "", text).strip()) for cls, text in cells]
     return rows
 
@@ -259,3 +261,24 @@ def test_the_same_number_of_queries_for_3_and_30_units(client, small_tree, djang
         assert len(rows_of(large.content.decode())) == 30
     else:
         assert len(read_xlsx(large)) == 31
+
+
+def test_small_samples_are_marked_with_a_legend_and_levels_have_names(admin_client, scene):
+    period, _previous, _older = scene
+    page = admin_client.get("/rekap/").content.decode()
+    table = page[page.index('data-testid="organisation-table"') :]
+    row = re.search(r'<tr data-unit="A1">(.*?)</tr>', table, re.S).group(1)
+    assert '<sup class="small-sample" aria-hidden="true">*</sup><span class="visually-hidden"> sampel kecil</span>' in row
+    legend = page[page.index('data-testid="heatmap-legend"') :]
+    assert "Sangat Baik ≥ 90" in legend and "Sangat Kurang &lt; 40" in legend
+    assert "sampel kecil: kurang dari 10 penilaian" in legend
+    assert '<option value="1">Instansi</option>' in page and ">Eselon I</option>" in page
+    assert f"{period} masih berjalan: angka-angka ini masih berubah" in page
+
+
+def test_the_small_sample_mark_starts_below_ten_assessments():
+    from types import SimpleNamespace
+
+    from assessments.templatetags.integrity import small_sample
+
+    assert [small_sample(SimpleNamespace(counted=n)) for n in (0, 1, 9, 10, 250)] == [False, True, True, False, False]

@@ -2,6 +2,7 @@
 it, extend it; and bad input in the period and framework forms changes nothing."""
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
@@ -303,3 +304,14 @@ def test_an_indicator_without_a_statement_is_refused(admin_client, db):
         assert "Bidang ini tidak boleh kosong." in response.content.decode(), url
     assert framework_rows() == before
     assert not Indicator.objects.filter(code="AK-9").exists()
+
+
+def test_the_periods_list_shows_which_framework_version_each_period_froze(admin_client, cast):
+    first = create_period(2030, 1, status="closed")
+    same = create_period(2030, 2, status="closed")
+    Indicator.objects.filter(code="AK-1").update(statement="Kata-kata baru untuk AK-1.")
+    reworded = create_period(2030, 3, status="closed")
+    planned = create_period(2030, 4, status="planned")
+    page = admin_client.get(PERIODS).content.decode()
+    column = dict(re.findall(r'<a href="/admin/assessments/assessmentperiod/(\d+)/change/">.*?</a>.*?<td class="field-framework_version">([^<]*)</td>', page, re.S))
+    assert column == {str(first.pk): "versi 1", str(same.pk): "versi 1", str(reworded.pk): "versi 2", str(planned.pk): "belum dibuka"}

@@ -9,6 +9,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -23,7 +24,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def read_csv(response):
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 
 
 def read_xlsx(response):
@@ -109,7 +110,7 @@ def test_the_owner_still_sees_the_change_against_their_own_past(client, cast, mo
     now = submitted_assessment(cast.other, period, score=4)
     client.force_login(cast.other.user)
     page = client.get(f"/hasil/{now.pk}/").content.decode()
-    assert "Periode sebelumnya: 91,7" in page
+    assert re.search(r"Periode sebelumnya: Triwulan [IV]+ \d{4}, 91,7", page)
     assert "(−16,7)" in page
 
 
@@ -118,7 +119,7 @@ def test_the_previous_supervisor_still_sees_the_change_when_both_are_in_scope(cl
     now = submitted_assessment(cast.staff, period, score=4)
     client.force_login(cast.supervisor.user)
     page = client.get(f"/hasil/{now.pk}/").content.decode()
-    assert "Periode sebelumnya: 50,0" in page
+    assert f"Periode sebelumnya: {previous_period}, 50,0" in page
 
 
 # --- 2. The unit average may not give a colleague away ------------------------------------------

@@ -273,14 +273,10 @@ def test_the_staff_table_of_a_closed_period_lists_who_was_assessed_there(client,
     reorganise.unit_move(unit=unit("A1"), parent=unit("B"), actor=history.admin)
     Employee.objects.filter(pk=history.colleague.pk).update(is_active=False)  # left since
     client.force_login(history.admin)
-    rows = list(csv.reader(io.StringIO(
-        client.get(f"/unit/A/ekspor/pegawai.csv?periode={previous_period.code}&semua=1").content.decode("utf-8-sig")
-    )))
+    rows = list(csv.reader(io.StringIO(client.get(f"/unit/A/ekspor/pegawai.csv?periode={previous_period.code}&semua=1").content.decode("utf-8-sig")), delimiter=";"))
     assert sorted(row[0] for row in rows[1:]) == ["Ratna Atasan", "Rudi Rekan", "Siti Staf"]
     make_employee("baru", unit("A"))  # joined later: not part of that period
-    rows = list(csv.reader(io.StringIO(
-        client.get(f"/unit/A/ekspor/pegawai.csv?periode={previous_period.code}&semua=1").content.decode("utf-8-sig")
-    )))
+    rows = list(csv.reader(io.StringIO(client.get(f"/unit/A/ekspor/pegawai.csv?periode={previous_period.code}&semua=1").content.decode("utf-8-sig")), delimiter=";"))
     assert "Baru" not in [row[0] for row in rows]
 
 
@@ -340,7 +336,7 @@ def test_my_data_names_each_assessment_by_its_unit_then(client, history, previou
     client.force_login(history.staff.user)
     page = client.get("/data-saya/").content.decode()
     assert f"{previous_period} · Subdirektorat A1" in page and f"{period} · Subdirektorat Satu" in page
-    rows = list(csv.reader(io.StringIO(client.get("/data-saya/unduh.csv").content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(client.get("/data-saya/unduh.csv").content.decode("utf-8-sig")), delimiter=";"))
     assert {(row[2], row[4]) for row in rows[1:]} == {(previous_period.code, "Subdirektorat A1"), (period.code, "Subdirektorat Satu")}
 
 
@@ -362,7 +358,7 @@ def test_a_unit_made_later_in_a_reused_place_shows_nothing_of_a_closed_period(cl
     # N's head had no scope in that period: its export is not found; an admin's is empty.
     assert client.get(f"/unit/N/ekspor/sub-unit.csv?{q}&tampilan=pohon").status_code == 404
     client.force_login(history.admin)
-    rows = list(csv.reader(io.StringIO(client.get(f"/unit/N/ekspor/sub-unit.csv?{q}&tampilan=pohon").content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(client.get(f"/unit/N/ekspor/sub-unit.csv?{q}&tampilan=pohon").content.decode("utf-8-sig")), delimiter=";"))
     assert rows[1:] == []
     assert "belum ada pada" in client.get(f"/unit/N/?{q}").content.decode()
 

@@ -35,13 +35,23 @@ def test_it_shows_index_grade_chart_and_pillar_table(client, cast, result, perio
     assert "<script>" not in page  # chart data travels as JSON, not inline code
 
 
+def test_without_javascript_the_pillar_scores_are_a_table_and_the_empty_chart_is_hidden(client, cast, result, period):
+    client.force_login(cast.staff.user)
+    page = client.get(f"/hasil/{result.pk}/").content.decode()
+    assert '<div class="chart-box" hidden><canvas id="pillar-chart"' in page  # charts.js shows it
+    table = page[page.index('data-testid="pillar-table"') : page.index("</table>", page.index('data-testid="pillar-table"'))]
+    for pillar in period.questionnaire():
+        assert f'<tr><td>{pillar.name}</td><td class="num">75,0</td>' in table
+
+
 def test_it_shows_the_change_against_my_previous_period(client, cast, period, previous_period):
     past_assessment(cast.staff, previous_period, score=3)
     now = submitted_assessment(cast.staff, period, score=4)
     client.force_login(cast.staff.user)
     page = client.get(f"/hasil/{now.pk}/").content.decode()
-    assert "Periode sebelumnya: 50,0" in page
+    assert f"Periode sebelumnya: {previous_period}, 50,0" in page
     assert "(+25,0)" in page
+    assert f"Perubahan dibanding {previous_period}</th>" in page
     assert page.count('class="num change-up">+25,0</td>') == len(period.questionnaire())
 
 
@@ -105,7 +115,7 @@ def test_my_data_csv_holds_all_my_ratings_and_nobody_elses(client, cast, result,
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert f"data-saya-{cast.staff.nip}.csv" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     header, body = rows[0], rows[1:]
     assert header[:3] == ["NIP", "Nama", "Periode"]
     assert len(body) == sum(len(p.indicators.all()) for p in period.questionnaire())

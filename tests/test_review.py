@@ -46,6 +46,29 @@ def test_approve_is_one_post_logged_and_notified(supervisor, cast, submitted, dj
     assert UnitPeriodSummary.objects.get(unit=cast.staff.unit, period=submitted.period).counted == 1
 
 
+def test_after_approving_or_returning_the_reviewer_is_back_in_the_list_they_came_from(supervisor, cast, period):
+    approving = submitted_assessment(cast.staff, period, 4)
+    returning = submitted_assessment(cast.colleague, period, 3)
+    listing = f"/unit/A/pegawai/?periode={period.code}&semua=1&status=submitted&page=1"
+    page = supervisor.get(listing).content.decode()
+    link = f'/tinjau/{approving.pk}/?kembali=/unit/A/pegawai/%3Fperiode%3D{period.code}%26semua%3D1%26status%3Dsubmitted%26page%3D1'
+    assert link in page
+    review = supervisor.get(f"/tinjau/{approving.pk}/", {"kembali": listing}).content.decode()
+    assert review.count(f'<input type="hidden" name="kembali" value="/unit/A/pegawai/?periode={period.code}&amp;semua=1&amp;status=submitted&amp;page=1">') == 2
+    assert "Kembali ke daftar" in review
+    response = supervisor.post(f"/tinjau/{approving.pk}/setujui/", {"kembali": listing})
+    assert response.status_code == 302 and response["Location"] == listing
+    response = supervisor.post(f"/tinjau/{returning.pk}/kembalikan/", {"kembali": listing, "note": "Lengkapi bukti."})
+    assert response.status_code == 302 and response["Location"] == listing
+    assert SelfAssessment.objects.get(pk=returning.pk).state == "returned"
+
+
+@pytest.mark.parametrize("elsewhere", ["https://example.com/unit/", "//example.com/unit/A/", "/admin/", "/unit\\x"])
+def test_a_return_address_off_the_unit_pages_is_not_followed(supervisor, cast, submitted, elsewhere):
+    response = supervisor.post(f"/tinjau/{submitted.pk}/setujui/", {"kembali": elsewhere})
+    assert response["Location"] == "/unit/A1/pegawai/"
+
+
 def test_return_needs_a_note(supervisor, cast, submitted):
     response = supervisor.post(f"/tinjau/{submitted.pk}/kembalikan/", {"note": "   "})
     assert response.status_code == 400

@@ -17,7 +17,7 @@ from assessments.models import (
     UnitPeriodSummary,
 )
 
-from .conftest import all_answers, create_period, form_data, submitted_assessment
+from .conftest import all_answers, create_period, form_data, past_assessment, submitted_assessment
 
 
 def indicators(period):
@@ -69,6 +69,27 @@ def test_my_assessments_lists_history_with_index_and_grade(staff_client, cast, p
     page = staff_client.get("/penilaian/").content.decode()
     assert "Disetujui" in page
     assert "Lihat hasil saya" in page
+
+
+def test_my_assessments_shows_my_index_over_the_periods_as_a_chart_and_as_text(staff_client, cast, previous_period):
+    older = create_period(previous_period.year, 3, status="closed")
+    today = timezone.localdate()
+    period = create_period(today.year + 1, 1, opens_on=today, closes_on=today + datetime.timedelta(days=9))
+    past_assessment(cast.staff, older, score=3)
+    past_assessment(cast.staff, previous_period, score=5, state="returned")
+    submitted_assessment(cast.staff, period, score=4)
+    page = staff_client.get("/penilaian/").content.decode()
+    assert f'<span data-testid="my-trend">{older} <strong>50,0</strong> · {period} <strong>75,0</strong></span>' in page
+    assert '"scores": [50.0, 75.0]' in page and 'src="/static/js/charts.js"' in page
+    # The returned one reads as returned in the history, with no score.
+    row = page[page.index(f"<td class=\"stack-title\">{previous_period}") :].split("</tr>")[0]
+    assert "Dikembalikan" in row and "tidak dihitung: dikembalikan" in row and "100,0" not in row
+
+
+def test_my_assessments_has_no_chart_with_fewer_than_two_counted_periods(staff_client, cast, period):
+    submitted_assessment(cast.staff, period, score=4)
+    page = staff_client.get("/penilaian/").content.decode()
+    assert "my-trend" not in page and "chart.umd.min.js" not in page
 
 
 def test_my_assessments_is_for_staff_only(client, cast, period):
@@ -216,6 +237,26 @@ def test_submit_needs_every_answer_and_keeps_the_draft(staff_client, cast, perio
     assert response.status_code == 302 and response["Location"] == url(period)
 
 
+def test_a_refused_submit_says_how_many_and_which_with_links_and_progress_per_pillar(staff_client, cast, period):
+    data = form_data(period, score=4, action="submit")
+    questionnaire = period.questionnaire()
+    first, second = questionnaire[0], questionnaire[1]
+    gone = [*first.indicators.all()[1:3], *second.indicators.all()[:1]]
+    for indicator in gone:
+        del data[f"rating_{indicator.pk}"]
+    page = staff_client.post(url(period), data).content.decode()
+    summary = page[page.index('id="belum-lengkap"') : page.index("</section>", page.index('id="belum-lengkap"'))]
+    assert "3 belum dijawab" in summary
+    links = [f'href="#indikator-{i.pk}"' for i in gone]
+    assert all(link in summary for link in links) and summary.index(links[0]) < summary.index(links[2])
+    assert f'<a href="#indikator-{gone[0].pk}" autofocus>{first.name} 2</a>: belum diberi nilai' in summary
+    assert f"{second.name} 1</a>" in summary
+    for indicator in gone:  # each link jumps to its question
+        assert f'id="indikator-{indicator.pk}"' in page
+    total = len(first.indicators.all())
+    assert f"<span data-pillar-answered>{total - 2}</span>/{total} terjawab" in page
+
+
 def test_a_note_is_required_for_a_1_or_a_5_where_the_indicator_says_so(staff_client, cast, period):
     strict = next(i for i in indicators(period) if i.note_required_at_extremes)
     data = form_data(period, score=4, action="submit", note="")
@@ -223,6 +264,7 @@ def test_a_note_is_required_for_a_1_or_a_5_where_the_indicator_says_so(staff_cli
     response = staff_client.post(url(period), data)
     assert response.status_code == 400
     assert "Jelaskan nilai 5 dalam catatan." in response.content.decode()
+    assert "1 catatan belum diisi" in response.content.decode() and "belum dijawab" not in response.content.decode()
     data[f"note_{strict.pk}"] = "Laporan UPG terlampir"
     response = staff_client.post(url(period), _with(data, version="1"))
     assert response.status_code == 302 and response["Location"] == url(period, "kirim")

@@ -385,3 +385,32 @@ def test_the_tree_shows_a_hundred_units_a_page_in_a_constant_number_of_queries(c
     with django_assert_max_num_queries(30) as two:
         client.get(f"/unit/ROOT/sub-unit/?periode={period.code}&tampilan=pohon&page=2")
     assert len(two) == len(one)
+
+
+def test_the_dashboard_says_what_its_changes_compare_and_that_an_open_period_still_runs(scene, period, previous_period, client, cast):
+    client.force_login(cast.supervisor.user)
+    page = client.get(f"/unit/A1/?periode={period.code}").content.decode()
+    assert f"{period} masih berjalan: angka-angka ini masih berubah" in page
+    change = page[page.index('data-testid="participation-change"') :].split("</small>")[0]
+    assert f"poin persentase dibanding {previous_period}" in change
+    assert f"Perubahan dibanding {previous_period}</th>" in page  # the pillar table
+    # Band changes are counts with the one minus sign of every change (U+2212): Kurang 1 -> 0.
+    assert '<td class="num small change-down">−1</td>' in page and "-1</td>" not in page
+    # Four assessments: a small sample. The trend chart has its table.
+    assert 'data-testid="small-sample"' in page and "kurang dari 10 penilaian" in page
+    trend = page[page.index('data-testid="trend-table"') :].split("</table>")[0]
+    assert f"<td>{previous_period}</td>" in trend and f"<td>{period}</td>" in trend
+
+
+def test_a_closed_period_does_not_say_it_is_still_running(scene, previous_period, client, cast):
+    client.force_login(cast.supervisor.user)
+    page = client.get(f"/unit/A1/?periode={previous_period.code}").content.decode()
+    assert 'data-testid="still-running"' not in page
+    assert 'data-testid="small-sample"' in page  # one assessment in A1 then: still small
+
+
+def test_the_staff_table_offers_select_all_shown_to_scripts_only(scene, period, client, cast):
+    client.force_login(cast.supervisor.user)
+    page = client.get(f"/unit/A1/pegawai/?periode={period.code}").content.decode()
+    assert '<div class="form-check mb-0" hidden><input class="form-check-input" type="checkbox" id="pilih-semua">' in page
+    assert "Pilih semua yang tampil" in page and 'src="/static/js/staff-table.js"' in page

@@ -30,7 +30,11 @@ class IndicatorInline(admin.StackedInline):
         ("code", "order", "weight", "is_active", "note_required_at_extremes"),
         "statement",
         "statement_en",
+        ("guidance", "guidance_en"),
         ("rubric_low", "rubric_low_en"),
+        ("rubric_2", "rubric_2_en"),
+        ("rubric_3", "rubric_3_en"),
+        ("rubric_4", "rubric_4_en"),
         ("rubric_high", "rubric_high_en"),
     ]
 
@@ -88,3 +92,16 @@ class IndicatorAdmin(SimpleHistoryAdmin):
     list_select_related = ["pillar"]
     inlines = [PeriodIndicatorVersionInline]
     actions = [activate, retire]
+    fieldsets = [
+        (None, {"fields": ["pillar", "code", "statement", "statement_en", "guidance", "guidance_en"]}),
+        (
+            gettext_lazy("Rubric: what each rating looks like (empty: the words of the scale)"),
+            {"fields": [("rubric_low", "rubric_low_en"), ("rubric_2", "rubric_2_en"), ("rubric_3", "rubric_3_en"), ("rubric_4", "rubric_4_en"), ("rubric_high", "rubric_high_en")]},
+        ),
+        (None, {"fields": ["weight", "order", "is_active", "note_required_at_extremes"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The framework is frozen per period when it opens: say when an edit takes effect.
+        self.message_user(request, _("This change applies from the next period opened; open and past periods keep their questionnaire."))

@@ -15,6 +15,7 @@ from ..models import (
     COUNTED_STATES,
     EDITABLE_STATES,
     AssessmentPeriod,
+    AssessmentState,
     PeriodIndicator,
     PeriodPillar,
 )
@@ -55,6 +56,18 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
             n_submitted=Count("assessments", filter=Q(assessments__state__in=COUNTED_STATES)),
             n_drafts=Count("assessments", filter=Q(assessments__state__in=EDITABLE_STATES)),
         )
+
+    def get_list_display(self, request):
+        """The columns, with the framework version each period froze (read once per page)."""
+        versions = periods.questionnaire_versions()
+
+        @admin.display(description=gettext_lazy("framework version"))
+        def framework_version(obj):
+            number = versions.get(obj.pk)
+            return _("version %(n)s") % {"n": number} if number else _("not opened yet")
+
+        columns = list(super().get_list_display(request))
+        return [*columns[:5], framework_version, *columns[5:]]
 
     @admin.display(description=gettext_lazy("submitted"))
     def submitted(self, obj):
@@ -118,7 +131,7 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
         self._check_change(request, period)
         if request.method == "POST":
             try:
-                periods.period_open(period=period)
+                periods.period_open(period=period, opens_early=request.POST.get("opens_early") == "1")
             except services.ServiceError as error:
                 self.message_user(request, error.message, messages.ERROR)
             else:
@@ -131,7 +144,9 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
             "period": period,
             "plan": plan,
             "pillars": [(pillar, len(plan.indicators_of(pillar))) for pillar in plan.pillars],
-            "refusal": plan.refusal(),
+            # Opening early is asked on this page (the warning and its confirmation), not refused.
+            "refusal": plan.refusal(opens_early=True),
+            "opens_early": period.starts_later(),
             "title": _("Open %(period)s") % {"period": period},
         }
         return render(request, "admin/assessments/assessmentperiod/open_confirm.html", context)
@@ -147,12 +162,17 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, _("%(period)s is closed.") % {"period": period}, messages.SUCCESS)
             return redirect("admin:assessments_assessmentperiod_change", period.pk)
-        waiting = period.assessments.filter(state__in=EDITABLE_STATES).count()
+        left = period.assessments.aggregate(
+            waiting=Count("pk", filter=Q(state__in=EDITABLE_STATES)),
+            unreviewed=Count("pk", filter=Q(state=AssessmentState.SUBMITTED)),
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "period": period,
-            "waiting": waiting,
+            "waiting": left["waiting"],
+            "unreviewed": left["unreviewed"],
+            "days_early": max(period.days_left(), 0),
             "title": _("Close %(period)s") % {"period": period},
         }
         return render(request, "admin/assessments/assessmentperiod/close_confirm.html", context)

@@ -4,11 +4,26 @@ from django.utils.formats import get_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..rollups import staff_state_label
-from ..scoring import Grade, grade_for, one_decimal
+from ..scoring import GRADE_BANDS, Grade, grade_for, one_decimal
 
 register = template.Library()
+
+# A mean of fewer assessments than this moves a lot with one person: such figures are shown
+# (to heads of unit and admins, who may see the answers behind them) but marked as a small
+# sample. Not the privacy threshold (PRIVACY_MIN_GROUP), which hides figures from staff.
+SMALL_SAMPLE = 10
+
+# The levels of the tree of units by depth, as the organisation page names them.
+LEVEL_NAMES = {
+    1: gettext_lazy("Organisation"),
+    2: gettext_lazy("Echelon I"),
+    3: gettext_lazy("Echelon II"),
+    4: gettext_lazy("Echelon III"),
+    5: gettext_lazy("Echelon IV"),
+}
 
 
 @register.filter
@@ -52,6 +67,39 @@ def change(value) -> str:
 @register.filter
 def change_class(value) -> str:
     return _signed(value)[1]
+
+
+@register.filter
+def count_change(value) -> str:
+    """A signed change of a count (+3 / −2, the same minus sign as every other change), or
+    empty when it is none or unknown."""
+    if not value:
+        return ""
+    return f"+{value}" if value > 0 else f"−{-value}"
+
+
+@register.filter
+def small_sample(rollup) -> bool:
+    """True when a roll-up's figures rest on fewer than SMALL_SAMPLE assessments (and some)."""
+    return 0 < rollup.counted < SMALL_SAMPLE
+
+
+@register.filter
+def level_name(depth: int) -> str:
+    """The name of a level of the tree of units ("Eselon II"), or "Level 6" past the named ones."""
+    return str(LEVEL_NAMES.get(depth, "")) or _("Level %(n)s") % {"n": depth}
+
+
+@register.simple_tag
+def small_sample_size() -> int:
+    return SMALL_SAMPLE
+
+
+@register.simple_tag
+def grade_legend() -> list[tuple[Grade, str]]:
+    """The grade bands with the index each starts at, highest first (the heatmap's legend)."""
+    legend = [(grade, f"≥ {floor}") for floor, grade in GRADE_BANDS]
+    return [*legend, (Grade.SANGAT_KURANG, f"< {GRADE_BANDS[-1][0]}")]
 
 
 @register.filter
@@ -99,6 +147,7 @@ def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_cha
     """
     no_data = escape(_("no data"))
     own_label = escape(_("Staff directly in this unit"))
+    small = f'<sup class="small-sample" aria-hidden="true">*</sup><span class="visually-hidden"> {escape(_("small sample"))}</span>'
 
     dashboard = reverse("assessments:dashboard", args=["UNIT"])
     query = f"?periode={period.code}"
@@ -112,7 +161,7 @@ def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_cha
             name = f'<a href="{dashboard.replace("UNIT", escape(unit.code))}{query}">{escape(unit.name)}</a>'
         mean = row.index_mean
         index_cell = (
-            f'<td class="num grade-{row.grade}" data-col="index">{score(mean)}</td>'
+            f'<td class="num grade-{row.grade}" data-col="index">{score(mean)}{small if small_sample(row) else ""}</td>'
             if mean is not None
             else f'<td class="num" data-col="index"><span class="text-muted small">{no_data}</span></td>'
         )

@@ -17,7 +17,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import permissions, privacy, rollups, services, structure
+from .. import permissions, privacy, reminders, rollups, services, structure
 from ..db_router import dashboard_reads
 from ..models import AccessLog, AssessmentPeriod, AssessmentState, SelfAssessment, WorkUnit
 from ..scoring import Grade, rounded
@@ -239,6 +239,7 @@ def unit_staff(request, code):
         "query": query_without_page(request),
         "states": [(code, rollups.staff_state_label(code)) for code in (rollups.NOT_STARTED, *AssessmentState.values, rollups.ELSEWHERE)],
         "grades": Grade.choices,
+        "reminder": reminders.reminder_box(unit=context["unit"], period=context["period"]),
     }
     return render(request, "assessments/unit_staff.html", context)
 

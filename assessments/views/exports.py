@@ -22,9 +22,12 @@ def _rollup_header(pillars, compare=None) -> list[str]:
     return header
 
 
-def _rollup_line(row, pillars, *, compare=None, indent: bool = False) -> list:
+def _rollup_line(row, pillars, *, compare=None, indent: bool = False, top=None) -> list:
     unit = row.unit
-    line = [unit.code, ("  " * (unit.depth - 1)) + unit.name if indent else unit.name, unit.depth, row.counted, row.expected,
+    name = ("  " * (unit.depth - 1)) + unit.name if indent else unit.name
+    if top is not None and row.key == top.path:  # the row of the unit's own staff, not its total
+        name = _("Staff directly in %(unit)s (not the total)") % {"unit": unit.name}
+    line = [unit.code, name, unit.depth, row.counted, row.expected,
             rounded(row.participation), rounded(row.index_mean), str(Grade(row.grade).label) if row.grade else ""]
     line += [rounded(row.pillar_mean(p.pillar_id)) for p in pillars]
     if compare:
@@ -46,7 +49,7 @@ def unit_export(request, code, table, fmt):
     with translation.override("id"):
         if table == "sub-unit":
             _mode, rows, _page = subunit_rows(request, unit, period, context["previous_period"], paginate=False)
-            header, body = _rollup_header(pillars), [_rollup_line(r, pillars) for r in rows]
+            header, body = _rollup_header(pillars), [_rollup_line(r, pillars, top=unit) for r in rows]
         else:
             header, body = _staff_export(request, unit, period)
         return _download(fmt, f"{table}_{unit.code}_{period.code}", f"{period.code} {unit.code}", header, body)
@@ -71,7 +74,8 @@ def _staff_line(employee) -> list:
         str(rollups.staff_state_label(employee.a_state)),
         rounded(employee.a_index),
         str(Grade(employee.a_grade).label) if employee.a_grade else "",
-        timezone.localtime(employee.a_submitted_at).strftime("%Y-%m-%d %H:%M") if employee.a_submitted_at else "",
+        # A date (Jakarta time, no zone: spreadsheets keep none) that sorts and filters as one.
+        timezone.localtime(employee.a_submitted_at).replace(tzinfo=None) if employee.a_submitted_at else None,
     ]
 
 

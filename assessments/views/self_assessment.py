@@ -56,6 +56,7 @@ def my_assessments(request):
     )
     current = next((a for a in history if period and a.period_id == period.pk), None)
     total = sum(len(p.indicators.all()) for p in period.questionnaire()) if period else 0
+    counted = [a for a in reversed(history) if a.is_counted]
     return render(
         request,
         "assessments/my_assessments.html",
@@ -65,7 +66,18 @@ def my_assessments(request):
             "current": current,
             "total": total,
             "accepts_entries": period.accepts_entries() if period else False,
+            "starts_later": period.starts_later() if period else False,
             "history": [a for a in history if a is not current],
+            # The person's own index over the periods, oldest first: a chart, and the same
+            # figures as text for reading without JavaScript or a screen.
+            "trend_points": [(a.period, a.index_score) for a in counted],
+            "trend_chart": {
+                "labels": [str(a.period) for a in counted],
+                "scores": [float(one_decimal(a.index_score)) for a in counted],
+                "label": _("Integrity index"),
+            }
+            if len(counted) > 1
+            else None,
         },
     )
 
@@ -180,6 +192,7 @@ def assessment_form(request, period_code):
 
 
 def _render_form(request, period, assessment, form, status=200):
+    missing = form.missing()
     return render(
         request,
         "assessments/form.html",
@@ -190,6 +203,10 @@ def _render_form(request, period, assessment, form, status=200):
             "answered": form.answered_count(),
             "total": len(form.indicators),
             "max_upload_mb": settings.EVIDENCE_MAX_BYTES / 1048576,
+            "read_only_message": services.editability_message(assessment, period) if form.read_only else "",
+            "missing": missing,
+            "missing_unanswered": sum(1 for item in missing if item["unanswered"]),
+            "missing_notes": sum(1 for item in missing if not item["unanswered"]),
         },
         status=status,
     )
@@ -340,8 +357,8 @@ def my_data_csv(request):
             a = rating.assessment
             yield [
                 employee.nip, employee.full_name, a.period.code, a.get_state_display(), rating.unit_then,
-                round(a.index_score, 4) if a.index_score is not None else "", a.get_grade_display(),
-                timezone.localtime(a.submitted_at).strftime("%Y-%m-%d %H:%M") if a.submitted_at else "",
+                one_decimal(a.index_score) if a.index_score is not None else "", a.get_grade_display(),
+                timezone.localtime(a.submitted_at).replace(tzinfo=None) if a.submitted_at else "",
                 rating.indicator.pillar.localized("name"), rating.indicator.indicator.code,
                 rating.indicator.localized("statement"), rating.score, rating.note, rating.evidence_name,
             ]

@@ -12,14 +12,25 @@
 
   function recount() {
     var count = 0;
-    form.querySelectorAll("fieldset.indicator").forEach(function (box) {
-      var answered = !!box.querySelector("input[type=radio]:checked");
-      box.classList.toggle("answered", answered);
-      if (answered) count += 1;
+    form.querySelectorAll(".pillar-section").forEach(function (section) {
+      var inPillar = 0;
+      section.querySelectorAll("fieldset.indicator").forEach(function (box) {
+        var answered = !!box.querySelector("input[type=radio]:checked");
+        box.classList.toggle("answered", answered);
+        if (answered) inPillar += 1;
+      });
+      var label = section.querySelector("[data-pillar-answered]");
+      if (label) label.textContent = inPillar;
+      count += inPillar;
     });
     answeredLabel.textContent = count;
     progress.value = count;
   }
+
+  // After a refused submit, the first missing answer's link has the focus (autofocus; again
+  // here for browsers that give it only to form fields).
+  var firstMissing = document.querySelector("#belum-lengkap a");
+  if (firstMissing && document.activeElement !== firstMissing) firstMissing.focus();
 
   function show(text, isError) {
     statusLine.textContent = text;

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   if (!window.Chart) return;
-  var palette = ["#0d6efd", "#6610f2", "#198754", "#fd7e14", "#dc3545", "#20c997", "#6c757d", "#0dcaf0"];
+  var palette = ["#0a58ca", "#6610f2", "#198754", "#fd7e14", "#dc3545", "#20c997", "#6c757d", "#0dcaf0"];
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     var source = document.getElementById(canvas.dataset.chart);
     if (!source) return;
@@ -15,6 +15,9 @@
       set.borderColor = set.borderColor || palette[i % palette.length];
       set.spanGaps = true;
     });
+    // The box is hidden in the page: without JavaScript the table beside it says the same.
+    var box = canvas.closest(".chart-box");
+    if (box) box.hidden = false;
     var horizontal = kind === "bar" && data.labels.length > 4;
     var valueAxis = { min: 0, max: data.max || 100, ticks: { stepSize: data.step || 20 } };
     new window.Chart(canvas, {

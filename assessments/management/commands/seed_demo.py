@@ -136,7 +136,7 @@ def _period_opened(year: int, quarter: int, *, weighted: bool) -> AssessmentPeri
     opens_on, closes_on = periods.quarter_dates(year, quarter)
     period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
     with framework_weights(WEIGHTED_PILLARS, WEIGHTED_INDICATORS) if weighted else nullcontext():
-        periods.period_open(period=period)
+        periods.period_open(period=period, loads_history=True)
     return period
 
 

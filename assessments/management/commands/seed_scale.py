@@ -48,6 +48,7 @@ from assessments.models import (
     UnitPeriodIndicatorSummary,
     UnitPeriodPillarSummary,
     UnitPeriodSummary,
+    UnitReminder,
     WorkUnit,
 )
 from assessments.synthetic import (
@@ -88,7 +89,7 @@ HEAD_TITLES = {1: "Sekretaris Daerah", 2: "Kepala Perangkat Daerah", 3: "Kepala 
 # What --reset empties, children first (the DELETE order where TRUNCATE is not available).
 # The framework (themes, pillars, indicators) is not synthetic and is kept.
 RESET_MODELS = (
-    Rating, PillarScore, AssessmentEvent, AccessLog.people.through, AccessLog, ReminderLog,
+    Rating, PillarScore, AssessmentEvent, AccessLog.people.through, AccessLog, ReminderLog, UnitReminder,
     UnitPeriodIndicatorSummary, UnitPeriodPillarSummary, UnitPeriodSummary, SelfAssessment,
     PeriodIndicator, PeriodPillar, PeriodUnit, UnitLineage, AssessmentPeriod, SupervisorAssignment, Employee, WorkUnit,
     AssessmentPeriod.history.model, SupervisorAssignment.history.model, Employee.history.model, WorkUnit.history.model,
@@ -616,7 +617,7 @@ class Build:
             with self.clock.stage("periods"):
                 opens_on, closes_on = periods.quarter_dates(year, quarter)
                 period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
-                periods.period_open(period=period)
+                periods.period_open(period=period, loads_history=True)
                 questionnaire = period.questionnaire()
             if profiles is None:  # per-unit answering habits, so units (and their roll-ups) differ
                 pillar_ids = [pillar.pillar_id for pillar in questionnaire]
