@@ -414,3 +414,10 @@ def test_the_staff_table_offers_select_all_shown_to_scripts_only(scene, period, 
     page = client.get(f"/unit/A1/pegawai/?periode={period.code}").content.decode()
     assert '<div class="form-check mb-0" hidden><input class="form-check-input" type="checkbox" id="pilih-semua">' in page
     assert "Pilih semua yang tampil" in page and 'src="/static/js/staff-table.js"' in page
+
+
+@pytest.mark.parametrize("tab", ["", "sub-unit/", "pegawai/"])
+def test_every_unit_tab_of_an_open_period_says_it_is_still_running(scene, period, client, cast, tab):
+    client.force_login(cast.supervisor.user)
+    page = client.get(f"/unit/A/{tab}?periode={period.code}").content.decode()
+    assert 'data-testid="still-running"' in page and "masih berjalan" in page
