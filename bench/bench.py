@@ -96,7 +96,7 @@ def cast(size):
 
 
 def form_data(page_html, version, score="4"):
-    data = {"version": str(version), "action": "autosave"}
+    data = {"version": str(version)}
     for indicator in sorted(set(re.findall(r'name="rating_(\d+)"', page_html))):
         data[f"rating_{indicator}"] = score
         data[f"note_{indicator}"] = "catatan"
@@ -124,13 +124,14 @@ def measure(base, people, count, warmup, dashboards_only=False):
             Page("admin: assessments list", get(admin, "/admin/assessments/selfassessment/")),
         ]
         form_url = f"/penilaian/{period.code}/isi/"
+        autosave_url = f"/penilaian/{period.code}/simpan-otomatis/"  # the page's JavaScript posts here
         writer = client(base, staff.pop())
         token, page = csrf(writer, form_url)
         state = {"version": 0, "data": form_data(page.text, 0)}
 
         def save():
             state["data"]["version"] = str(state["version"])
-            response = writer.post(writer.base + form_url, data=state["data"], headers={"X-CSRFToken": token})
+            response = writer.post(writer.base + autosave_url, data=state["data"], headers={"X-CSRFToken": token})
             state["version"] = response.json()["version"]
             return response
 

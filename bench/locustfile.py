@@ -60,8 +60,8 @@ class Staff(FastHttpUser):
             for indicator in indicators[step::3]:
                 answers[f"rating_{indicator}"] = str(random.randint(2, 5))
                 answers[f"note_{indicator}"] = "catatan"
-            data = {"version": version, "action": "autosave", "csrfmiddlewaretoken": token, **answers}
-            with self.client.post(form_url, data=data, name="autosave", catch_response=True) as response:
+            data = {"version": version, "csrfmiddlewaretoken": token, **answers}
+            with self.client.post(f"/penilaian/{PERIOD}/simpan-otomatis/", data=data, name="autosave", catch_response=True) as response:
                 if response.status_code != 200:
                     response.failure(f"autosave {response.status_code}")
                     return self.next_person()
@@ -124,5 +124,5 @@ class Supervisor(FastHttpUser):
         page = self.client.get(f"/tinjau/{pk}/", name="review")
         token = TOKEN.search(page.text)
         if token:
-            self.client.post(f"/tinjau/{pk}/", data={"action": "approve", "csrfmiddlewaretoken": token.group(1)},
+            self.client.post(f"/tinjau/{pk}/setujui/", data={"csrfmiddlewaretoken": token.group(1)},
                              name="approve", allow_redirects=False)
