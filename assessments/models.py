@@ -198,9 +198,11 @@ class Pillar(Localized, models.Model):
         return self.localized("name")
 
 
-class Indicator(Localized, models.Model):
-    pillar = models.ForeignKey(Pillar, on_delete=models.PROTECT, related_name="indicators", verbose_name=_("pillar"))
-    code = models.CharField(_("code"), max_length=20, unique=True)
+class IndicatorWording(Localized, models.Model):
+    """The words of an indicator, each with its English twin: the statement, what each rating 1
+    to 5 looks like, and the help text. The framework's indicators and the copies a period
+    freezes when it opens share them."""
+
     statement = models.TextField(_("statement"))
     statement_en = models.TextField(_("statement (English)"), blank=True)
     rubric_low = models.TextField(_("what a 1 looks like"), blank=True)
@@ -213,12 +215,26 @@ class Indicator(Localized, models.Model):
     rubric_4_en = models.TextField(_("what a 4 looks like (English)"), blank=True)
     rubric_high = models.TextField(_("what a 5 looks like"), blank=True)
     rubric_high_en = models.TextField(_("what a 5 looks like (English)"), blank=True)
-    guidance = models.TextField(
+    guidance = models.TextField(_("help and an example of evidence"), blank=True)
+    guidance_en = models.TextField(_("help and an example of evidence (English)"), blank=True)
+
+    # Copied from the indicator when a period opens (periods.period_open), with the rest.
+    FROZEN_TEXTS = (
+        "statement", "rubric_low", "rubric_2", "rubric_3", "rubric_4", "rubric_high", "guidance",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Indicator(IndicatorWording):
+    pillar = models.ForeignKey(Pillar, on_delete=models.PROTECT, related_name="indicators", verbose_name=_("pillar"))
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    guidance = models.TextField(  # the admin's form explains it; the period's copy needs no help
         _("help and an example of evidence"),
         blank=True,
         help_text=_("Optional, shown under the statement: what it means in practice and an example of supporting evidence (bukti dukung)."),
     )
-    guidance_en = models.TextField(_("help and an example of evidence (English)"), blank=True)
     weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2, default=1, validators=[validate_weight])
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
@@ -303,6 +319,12 @@ class AssessmentPeriod(models.Model):
     def sequence(self) -> int:
         return self.year * 4 + self.quarter - 1
 
+    @property
+    def is_final(self) -> bool:
+        """Closed by the admin: its organisation, expected counts and figures never change
+        again (docs/RULES.md, history)."""
+        return self.status == self.Status.CLOSED
+
     def accepts_entries(self, today: datetime.date | None = None) -> bool:
         """Return True while staff may save and submit: opened, and today within its dates."""
         today = today or timezone.localdate()
@@ -364,34 +386,15 @@ class PeriodPillar(Localized, models.Model):
         return f"{self.period.code} · {self.localized('name')}"
 
 
-class PeriodIndicator(Localized, models.Model):
+class PeriodIndicator(IndicatorWording):
     """An indicator as it stood when its period opened: the wording, rubric and weight that the
     period's assessments were answered and scored against."""
 
     pillar = models.ForeignKey(PeriodPillar, on_delete=models.PROTECT, related_name="indicators", verbose_name=_("pillar"))
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="period_versions", verbose_name=_("indicator"))
-    statement = models.TextField(_("statement"))
-    statement_en = models.TextField(_("statement (English)"), blank=True)
-    rubric_low = models.TextField(_("what a 1 looks like"), blank=True)
-    rubric_low_en = models.TextField(_("what a 1 looks like (English)"), blank=True)
-    rubric_2 = models.TextField(_("what a 2 looks like"), blank=True)
-    rubric_2_en = models.TextField(_("what a 2 looks like (English)"), blank=True)
-    rubric_3 = models.TextField(_("what a 3 looks like"), blank=True)
-    rubric_3_en = models.TextField(_("what a 3 looks like (English)"), blank=True)
-    rubric_4 = models.TextField(_("what a 4 looks like"), blank=True)
-    rubric_4_en = models.TextField(_("what a 4 looks like (English)"), blank=True)
-    rubric_high = models.TextField(_("what a 5 looks like"), blank=True)
-    rubric_high_en = models.TextField(_("what a 5 looks like (English)"), blank=True)
-    guidance = models.TextField(_("help and an example of evidence"), blank=True)
-    guidance_en = models.TextField(_("help and an example of evidence (English)"), blank=True)
     weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2)
     order = models.PositiveSmallIntegerField(_("order"))
     note_required_at_extremes = models.BooleanField(_("note required for a 1 or a 5"), default=False)
-
-    # Copied from the indicator when a period opens (periods.period_open), with the rest.
-    FROZEN_TEXTS = (
-        "statement", "rubric_low", "rubric_2", "rubric_3", "rubric_4", "rubric_high", "guidance",
-    )
 
     class Meta:
         ordering = ["pillar__order", "order"]
@@ -493,7 +496,7 @@ class SelfAssessment(models.Model):
         """Return True when the owner may change it: a draft or returned assessment while the
         period takes entries, or a returned one until its return deadline, as long as the admin
         has not closed the period."""
-        if self.state not in EDITABLE_STATES or self.period.status == AssessmentPeriod.Status.CLOSED:
+        if self.state not in EDITABLE_STATES or self.period.is_final:
             return False  # a closed period's figures are final (docs/RULES.md, history)
         today = today or timezone.localdate()
         if self.period.accepts_entries(today):

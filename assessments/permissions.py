@@ -51,7 +51,7 @@ def is_supervisor(user) -> bool:
 
 
 def _closed(period: AssessmentPeriod | None) -> bool:
-    return period is not None and period.status == AssessmentPeriod.Status.CLOSED
+    return period is not None and period.is_final
 
 
 def _scope_paths(user, period: AssessmentPeriod) -> list[str]:
@@ -170,7 +170,7 @@ def can_review(user, assessment: SelfAssessment) -> bool:
 
 def can_return(user, assessment: SelfAssessment) -> bool:
     """Returning needs the period still open: a closed period's figures are final."""
-    return can_approve(user, assessment) and assessment.period.status != AssessmentPeriod.Status.CLOSED
+    return can_approve(user, assessment) and not assessment.period.is_final
 
 
 def can_approve(user, assessment: SelfAssessment) -> bool:

@@ -57,7 +57,7 @@ def unit_mean_for_staff(*, unit: WorkUnit, period: AssessmentPeriod) -> UnitMean
     shown, or None. Only a closed period's figures, final since its close, and only from
     PRIVACY_MIN_GROUP assessments: a live figure would change with each submission, and the
     difference of two readings gives the newcomer's index away."""
-    if period.status != AssessmentPeriod.Status.CLOSED:
+    if not period.is_final:
         return None
     # A closed period's rows never change again (summaries.period_figures_writable).
     row = UnitPeriodSummary.objects.filter(unit=unit, period=period).values_list("counted", "index_sum").first()

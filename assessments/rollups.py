@@ -361,7 +361,7 @@ def staff_table(
     NOT_STARTED, ELSEWHERE), grade and a name or NIP search."""
     in_scope = permissions.assessments_in_scope(viewer, prefix="assessment__", period=period)
     scored = in_scope & Q(assessment__state__in=COUNTED_STATES)
-    closed = period.status == AssessmentPeriod.Status.CLOSED
+    closed = period.is_final
     employees = (
         (Employee.objects.all() if closed else Employee.objects.filter(is_active=True))
         .annotate(assessment=FilteredRelation("assessments", condition=Q(assessments__period=period)))

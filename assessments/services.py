@@ -340,7 +340,7 @@ def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> Sel
     note = note.strip()
     if not note:
         raise ServiceError(code="note_required")
-    if assessment.period.status == AssessmentPeriod.Status.CLOSED:
+    if assessment.period.is_final:
         raise ServiceError(
             _("%(period)s is closed: its figures are final and its assessments can no longer be returned.")
             % {"period": assessment.period},

@@ -39,7 +39,7 @@ class PeriodTree:
 
     def __init__(self, period: AssessmentPeriod):
         self.period = period
-        self.live = period.status != AssessmentPeriod.Status.CLOSED
+        self.live = not period.is_final
         self._versions: dict[int, WorkUnit | None] = {}
 
     def rows(self):

@@ -3,7 +3,7 @@
 # worse, and no module over 500 lines, outside migrations, models.py and the seed commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-complex=$(.venv/bin/radon cc -n D assessments --exclude "assessments/migrations/*")
+complex=$(.venv/bin/python -m radon cc -n D assessments --exclude "assessments/migrations/*")
 if [ -n "$complex" ]; then
   printf 'Functions at grade D or worse (radon cc -n D):\n%s\n' "$complex"
   exit 1

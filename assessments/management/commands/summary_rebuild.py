@@ -26,11 +26,11 @@ class Command(BaseCommand):
         chosen = list(chosen)
         if not chosen:
             raise CommandError("No period to rebuild (closed periods need --closed).")
-        finals = [p.code for p in chosen if p.status == AssessmentPeriod.Status.CLOSED]
+        finals = [p.code for p in chosen if p.is_final]
         if finals and not yes:
             answer = input(f"Closed periods {', '.join(finals)} have final figures. Rebuild them anyway? Type 'ya': ")
             if answer.strip().lower() != "ya":
                 raise CommandError("Nothing rebuilt.")
         for p in chosen:
-            summaries.summary_rebuild(period=p, closed=p.status == AssessmentPeriod.Status.CLOSED)
+            summaries.summary_rebuild(period=p, closed=p.is_final)
             self.stdout.write(f"{p.code}: rebuilt")
