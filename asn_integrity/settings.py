@@ -194,6 +194,17 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # below this many assessments.
 PRIVACY_MIN_GROUP = env_int("PRIVACY_MIN_GROUP", 5)
 
+# docs/RULES.md (visibility): "reviewed" (heads of unit see and review each assessment in their
+# scope) or "confidential" (they see group figures only). The default of the organisation
+# setting; admins change it in the admin, and each period keeps the value it opened with.
+ASSESSMENT_VISIBILITY = env("ASSESSMENT_VISIBILITY", "reviewed")
+if ASSESSMENT_VISIBILITY not in ("reviewed", "confidential"):
+    raise ImproperlyConfigured("ASSESSMENT_VISIBILITY must be 'reviewed' or 'confidential'.")
+
+# retention_apply deletes the individual answers of closed periods that ended more than this
+# many years ago; the periods' figures stay.
+RETENTION_YEARS = env_int("RETENTION_YEARS", 5)
+
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",

@@ -258,9 +258,41 @@ class Indicator(IndicatorWording):
 # --- Periods and their frozen questionnaires -------------------------------------------------
 
 
+class Visibility(models.TextChoices):
+    """Who sees a person's answers in a period (docs/RULES.md, visibility). Chosen for the
+    organisation (OrganisationSetting), fixed for a period when it opens."""
+
+    REVIEWED = "reviewed", _("Reviewed: the head of unit sees and reviews each assessment")
+    CONFIDENTIAL = "confidential", _("Confidential: heads of unit see group figures only")
+
+
+class OrganisationSetting(models.Model):
+    """The organisation's choices, one row (pk 1), edited by admins. Without the row the
+    defaults come from the environment (settings.ASSESSMENT_VISIBILITY)."""
+
+    visibility = models.CharField(_("visibility of answers"), max_length=12, choices=Visibility.choices)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("organisation setting")
+        verbose_name_plural = _("organisation settings")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="one_organisation_setting")]
+
+    def __str__(self):
+        return str(_("Organisation settings"))
+
+    @classmethod
+    def current(cls) -> "OrganisationSetting":
+        """The row, or an unsaved one with the environment's defaults."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1, visibility=settings.ASSESSMENT_VISIBILITY)
+
+
 class AssessmentPeriod(models.Model):
     """A quarter (triwulan). Opening it copies the framework in force into PeriodPillar and
-    PeriodIndicator rows, so later edits never reach an open or past period (docs/RULES.md)."""
+    PeriodIndicator rows, and fixes its visibility, so later edits never reach an open or past
+    period (docs/RULES.md)."""
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
@@ -277,6 +309,13 @@ class AssessmentPeriod(models.Model):
     # Bumped in the same transaction as every change to this period's roll-up figures; cached
     # roll-ups are keyed by it, so a cache can never serve figures older than the database.
     rollup_version = models.PositiveIntegerField(default=0, editable=False)
+    # Fixed when the period opens (periods.period_open), from OrganisationSetting.
+    visibility = models.CharField(
+        _("visibility of answers"), max_length=12, choices=Visibility.choices, default=Visibility.REVIEWED, editable=False
+    )
+    # Set by retention_apply: the individual ratings, notes and evidence are gone; the
+    # summary rows (the period's figures) stay.
+    personal_data_removed_at = models.DateTimeField(_("individual answers deleted at"), null=True, blank=True, editable=False)
 
     history = HistoricalRecords(excluded_fields=["rollup_version"])
 
@@ -314,6 +353,11 @@ class AssessmentPeriod(models.Model):
     def is_running(self) -> bool:
         """True while the period is open: its figures still change with each submission."""
         return self.status == self.Status.OPEN
+
+    @property
+    def is_confidential(self) -> bool:
+        """Heads of unit see group figures only (docs/RULES.md, visibility)."""
+        return self.visibility == Visibility.CONFIDENTIAL
 
     @property
     def sequence(self) -> int:
@@ -818,3 +862,23 @@ class UnitReminder(models.Model):
 
     def __str__(self):
         return f"{self.unit.code} · {self.sent_on} · {self.recipients}"
+
+
+class PrivacyAcknowledgement(models.Model):
+    """A person read the privacy notice of a period (who sees their answers, why, how long
+    they are kept) before their first assessment in it: asked again only when a period's
+    visibility differs from the one they last acknowledged."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="+", verbose_name=_("period"))
+    visibility = models.CharField(_("visibility of answers"), max_length=12, choices=Visibility.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("privacy notice acknowledged")
+        verbose_name_plural = _("privacy notices acknowledged")
+        constraints = [models.UniqueConstraint(fields=["user", "period"], name="one_acknowledgement_per_period")]
+
+    def __str__(self):
+        return f"{self.user} · {self.period.code} · {self.visibility}"

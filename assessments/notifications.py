@@ -47,6 +47,10 @@ def nearest_supervisors(employee: Employee, unit: WorkUnit) -> list[Employee]:
 
 
 def assessment_submitted(assessment: SelfAssessment) -> None:
+    """Ask the nearest heads of unit to review, in a reviewed period: a confidential one has no
+    review step, and they never see the assessment."""
+    if assessment.period.is_confidential:
+        return
     supervisors = nearest_supervisors(assessment.employee, assessment.unit)
     context = {"assessment": assessment, "link": _link("assessments:review", assessment.pk)}
     _send(

@@ -10,7 +10,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from . import structure, summaries
-from .models import AssessmentPeriod, Indicator, PeriodIndicator, PeriodPillar, Pillar
+from .models import AssessmentPeriod, Indicator, OrganisationSetting, PeriodIndicator, PeriodPillar, Pillar
 from .services import ServiceError
 
 
@@ -99,7 +99,8 @@ def period_open_plan(*, period: AssessmentPeriod) -> OpenPlan:
 
 @transaction.atomic
 def period_open(*, period: AssessmentPeriod, opens_early: bool = False, loads_history: bool = False) -> AssessmentPeriod:
-    """Open a planned period: freeze the framework in force as its questionnaire.
+    """Open a planned period: freeze the framework in force as its questionnaire, and the
+    organisation's visibility setting as its own.
 
     Raises ServiceError (OpenPlan.refusal) when another period is open, the period is not
     planned, an active pillar has no active indicator, its closing date has passed (unless
@@ -149,7 +150,9 @@ def period_open(*, period: AssessmentPeriod, opens_early: bool = False, loads_hi
     structure.period_tree_record(period=period)
     period.status = AssessmentPeriod.Status.OPEN
     period.opened_at = timezone.now()
-    period.save(update_fields=["status", "opened_at"])
+    # Who sees the answers is fixed with the questionnaire: staff are told before they answer.
+    period.visibility = OrganisationSetting.current().visibility
+    period.save(update_fields=["status", "opened_at", "visibility"])
     summaries.period_expected_refresh(period=period)
     return period
 

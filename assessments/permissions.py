@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from . import structure
-from .models import AssessmentPeriod, AssessmentState, Employee, PeriodUnit, Rating, SelfAssessment, WorkUnit
+from .models import AssessmentPeriod, AssessmentState, Employee, PeriodUnit, Rating, SelfAssessment, Visibility, WorkUnit
 
 ADMIN_GROUP = "Admin Kepegawaian"
 
@@ -48,6 +48,13 @@ def headed_units(user) -> list[WorkUnit]:
 
 def is_supervisor(user) -> bool:
     return bool(headed_units(user))
+
+
+def sees_individuals(user, period: AssessmentPeriod | None) -> bool:
+    """The one rule of visibility (docs/RULES.md): may someone other than the person see the
+    individual answers of `period` in their scope? Admins always; heads of unit only in a
+    reviewed period. In a confidential one they see group figures only (disclosure.py)."""
+    return is_admin(user) or period is None or not period.is_confidential
 
 
 def _closed(period: AssessmentPeriod | None) -> bool:
@@ -95,6 +102,16 @@ def _in_scope_q(user, prefix: str, period: AssessmentPeriod | None = None) -> Q:
     return units
 
 
+def _reviewed_q(user, prefix: str, period: AssessmentPeriod | None) -> Q:
+    """The queryset twin of `sees_individuals`: assessments (of `period` when given) whose
+    answers the user may read when in scope; none: Q(pk=None)."""
+    if period is not None:
+        return Q() if sees_individuals(user, period) else Q(**{f"{prefix}pk": None})
+    if is_admin(user):
+        return Q()
+    return ~Q(**{f"{prefix}period__visibility": Visibility.CONFIDENTIAL})
+
+
 def _own_q(user, prefix: str) -> Q:
     return Q(**{f"{prefix}employee__user_id": user.pk})
 
@@ -111,13 +128,13 @@ def assessments_in_scope(user, prefix: str = "", period: AssessmentPeriod | None
 def viewable_assessments(user, prefix: str = "", period: AssessmentPeriod | None = None) -> Q:
     """The queryset twin of `can_view_assessment`."""
     handed_in = Q(**{f"{prefix}state__in": VISIBLE_TO_OTHERS})
-    return _own_q(user, prefix) | (handed_in & _in_scope_q(user, prefix, period))
+    return _own_q(user, prefix) | (handed_in & _in_scope_q(user, prefix, period) & _reviewed_q(user, prefix, period))
 
 
 def approvable_assessments(user, prefix: str = "", period: AssessmentPeriod | None = None) -> Q:
     """The queryset twin of `can_approve`."""
     submitted = Q(**{f"{prefix}state": AssessmentState.SUBMITTED})
-    return submitted & _in_scope_q(user, prefix, period) & ~_own_q(user, prefix)
+    return submitted & _in_scope_q(user, prefix, period) & _reviewed_q(user, prefix, period) & ~_own_q(user, prefix)
 
 
 def scope_roots(user) -> list[WorkUnit]:
@@ -144,11 +161,16 @@ def assessment_in_scope(user, assessment: SelfAssessment) -> bool:
 def can_view_assessment(user, assessment: SelfAssessment) -> bool:
     """The one rule for one person's figures (index, grade, pillar scores, ratings, notes,
     evidence, and any difference computed from them): the owner sees them; anyone else only
-    once handed in, and only when the assessment itself is in their scope. Every page and
+    once handed in, only when the assessment itself is in their scope, and (but admins) only
+    in a reviewed period (`sees_individuals`). Every page and
     export that shows them asks this (or `assessments_in_scope` for a queryset)."""
     if assessment.employee.user_id == user.pk:
         return True
-    return assessment.state in VISIBLE_TO_OTHERS and assessment_in_scope(user, assessment)
+    return (
+        assessment.state in VISIBLE_TO_OTHERS
+        and sees_individuals(user, assessment.period)
+        and assessment_in_scope(user, assessment)
+    )
 
 
 def get_assessment_for_user(user, pk: int) -> SelfAssessment:
@@ -162,10 +184,11 @@ def get_assessment_for_user(user, pk: int) -> SelfAssessment:
 
 
 def can_review(user, assessment: SelfAssessment) -> bool:
-    """A supervisor (or admin) opens the review page of assessments in scope, never their own."""
+    """A supervisor (or admin) opens the review page of assessments in scope, never their own,
+    and a supervisor only in a reviewed period: a confidential one has no review step."""
     if assessment.employee.user_id == user.pk:
         return False
-    return unit_in_scope(user, assessment.unit, assessment.period)
+    return sees_individuals(user, assessment.period) and unit_in_scope(user, assessment.unit, assessment.period)
 
 
 def can_return(user, assessment: SelfAssessment) -> bool:

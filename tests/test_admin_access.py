@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 
-from assessments.models import AccessLog, AssessmentPeriod, SelfAssessment
+from assessments.models import AccessLog, AssessmentPeriod, OrganisationSetting, SelfAssessment
 
 from .conftest import create_period, submitted_assessment
 
@@ -47,6 +47,7 @@ def world(cast, period, previous_period, client):
         AssessmentPeriod: planned,
         SelfAssessment: assessment,
         AccessLog: AccessLog.objects.get(),
+        OrganisationSetting: OrganisationSetting.objects.create(pk=1, visibility="reviewed"),
     }
     for model in admin.site._registry:
         obj = objects.setdefault(model, model.objects.order_by("pk").first())
@@ -180,6 +181,11 @@ def expected_for_admin(url: str, user) -> int:
                 return 403
             if rest[-1:] == ["delete"] and model_name != "accessattempt" and not user.is_superuser:
                 return 403  # the group may unlock (delete an attempt), not erase the logs
+        if model_name == "organisationsetting":  # one row, never deleted
+            if rest == []:
+                return 302  # the list opens the one row
+            if rest in (["add"], [rest[0], "delete"]):
+                return 403  # it exists already
         if rest == ["next"]:
             return 302  # GET goes back to the list; the button POSTs
         if rest == ["move"]:

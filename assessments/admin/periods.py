@@ -45,7 +45,7 @@ class PeriodQuestionnaireInline(ReadOnlyInline):
 @admin.register(AssessmentPeriod)
 class AssessmentPeriodAdmin(SimpleHistoryAdmin):
     form = PeriodForm
-    list_display = ["__str__", "code", "opens_on", "closes_on", "status", "submitted", "drafts"]
+    list_display = ["__str__", "code", "opens_on", "closes_on", "status", "shown_visibility", "submitted", "drafts"]
     list_filter = ["status", "year"]
     inlines = [PeriodQuestionnaireInline]
     change_form_template = "admin/assessments/assessmentperiod/change_form.html"
@@ -68,6 +68,12 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
 
         columns = list(super().get_list_display(request))
         return [*columns[:5], framework_version, *columns[5:]]
+
+    @admin.display(description=gettext_lazy("visibility of answers"))
+    def shown_visibility(self, obj):
+        if obj.status == AssessmentPeriod.Status.PLANNED:
+            return _("fixed when it opens")
+        return obj.get_visibility_display()
 
     @admin.display(description=gettext_lazy("submitted"))
     def submitted(self, obj):

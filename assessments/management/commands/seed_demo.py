@@ -238,12 +238,15 @@ class Command(BaseCommand):
                 state = _demo_state(rng, is_current=is_current, is_pegawai=employee.pk == pegawai.pk)
                 if state is None:
                     continue
+                if state == AssessmentState.APPROVED and period.is_confidential:
+                    state = AssessmentState.SUBMITTED  # no review step: a submission is final
                 answers = draw_ratings(rng, questionnaire, profiles[employee.unit.code], drift)
                 if state == AssessmentState.DRAFT:
                     answers = dict(list(answers.items())[: rng.randint(3, len(answers) - 1)])
                 specs.append(AssessmentSpec(
                     employee_id=employee.pk, user_id=employee.user_id, unit_id=employee.unit_id, state=state,
-                    answers=answers, at=moment_in(period, rng, latest=today), reviewer_id=reviewers[employee.pk],
+                    answers=answers, at=moment_in(period, rng, latest=today),
+                    reviewer_id=None if period.is_confidential else reviewers[employee.pk],
                 ))
             bulk_create_assessments(period=period, specs=specs)
             summaries.summary_rebuild(period=period)
