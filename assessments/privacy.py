@@ -4,10 +4,9 @@ what an aggregate may show to someone who may not see the people behind it (docs
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Q
 
-from . import permissions
+from . import disclosure, permissions
 from .models import AccessLog, AssessmentPeriod, Employee, SelfAssessment, UnitPeriodSummary, WorkUnit
 
 
@@ -54,13 +53,12 @@ class UnitMean:
 
 def unit_mean_for_staff(*, unit: WorkUnit, period: AssessmentPeriod) -> UnitMean | None:
     """Return the mean index of `unit` (with everything below it) that a staff member may be
-    shown, or None. Only a closed period's figures, final since its close, and only from
-    PRIVACY_MIN_GROUP assessments: a live figure would change with each submission, and the
-    difference of two readings gives the newcomer's index away."""
-    if not period.is_final:
+    shown, or None: under disclosure control (disclosure.py: a closed period only, from
+    PRIVACY_MIN_GROUP assessments, and not hidden to protect a smaller group nearby)."""
+    if not disclosure.shows_unit(None, period, unit):
         return None
     # A closed period's rows never change again (summaries.period_figures_writable).
     row = UnitPeriodSummary.objects.filter(unit=unit, period=period).values_list("counted", "index_sum").first()
-    if row is None or row[0] < settings.PRIVACY_MIN_GROUP:
+    if row is None or not row[0]:
         return None
     return UnitMean(mean=row[1] / row[0], counted=row[0])

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db.models import BooleanField, Case, CharField, F, FilteredRelation, Q, Sum, Value, When
 from django.utils.translation import gettext as _
 
-from . import permissions, structure
+from . import disclosure, permissions, structure
 from .models import (
     COUNTED_STATES,
     AssessmentPeriod,
@@ -51,6 +51,11 @@ class Rollup:
     unit: WorkUnit | None = None
     previous: "Rollup | None" = None
     combined_from: list = field(default_factory=list)  # a trend point added up from merged units
+    # Disclosure control (disclosure.mask): the cell these figures belong to, and what of
+    # them the viewer may not be shown.
+    cell: tuple | None = None
+    withheld: bool = False
+    withheld_bands: frozenset = frozenset()
 
     @property
     def has_data(self) -> bool:
@@ -58,7 +63,7 @@ class Rollup:
 
     @property
     def index_mean(self) -> float | None:
-        return self.index_sum / self.counted if self.counted else None
+        return self.index_sum / self.counted if self.counted and not self.withheld else None
 
     @property
     def grade(self) -> str | None:
@@ -77,7 +82,11 @@ class Rollup:
 
     def pillar_mean(self, pillar_id: int) -> float | None:
         n, total = self.pillar_sums.get(pillar_id, (0, 0.0))
-        return total / n if n else None
+        return total / n if n and not self.withheld else None
+
+    def band(self, grade: str) -> int | None:
+        """The count in a grade band, or None when withheld."""
+        return None if grade in self.withheld_bands else self.bands[grade]
 
     @property
     def index_change(self) -> float | None:
@@ -98,7 +107,10 @@ class Rollup:
         return None if now is None or before is None else now - before
 
     def band_change(self, grade: str) -> int | None:
-        return None if self.previous is None else self.bands[grade] - self.previous.bands[grade]
+        if self.previous is None:
+            return None
+        now, before = self.band(grade), self.previous.band(grade)
+        return None if now is None or before is None else now - before
 
     def add(self, other: "Rollup", sign: int = 1) -> None:
         self.counted += sign * other.counted
@@ -194,6 +206,8 @@ def unit_rollup(*, unit: WorkUnit | None, period: AssessmentPeriod, previous: As
     rollup.unit = unit
     if previous:
         rollup.previous = _sum(rows, previous)
+        rollup.previous.cell = disclosure.subtree(unit)
+    rollup.cell = disclosure.subtree(unit)
     return rollup
 
 
@@ -215,9 +229,12 @@ def child_rollups(
     if unit is not None:
         own = _own(rows, unit, children, period)
         if own.expected or own.counted:
-            own.unit, own.key = unit, unit.path
+            own.unit, own.key, own.cell = unit, unit.path, disclosure.own_staff(unit)
             if previous:
+                # Today's sub-units taken from the earlier period's total: not that period's
+                # own-staff cell when the tree has changed, so never shown under control.
                 own.previous = _own(rows, unit, children, previous)
+                own.previous.cell = ("derived", unit.pk)
             result.append(own)
     return result
 
@@ -253,9 +270,10 @@ def _per_unit(rows, units: list[WorkUnit], period: AssessmentPeriod, previous: A
         rollup = rows.get((node.pk, period.pk)) or Rollup(key=node.pk, period_id=period.pk)
         if not node.is_active and not (rollup.counted or rollup.expected):
             continue
-        rollup.unit, rollup.key = node, node.path
+        rollup.unit, rollup.key, rollup.cell = node, node.path, disclosure.subtree(node)
         if previous:
             rollup.previous = rows.get((node.pk, previous.pk)) or Rollup(key=node.pk, period_id=previous.pk)
+            rollup.previous.cell = rollup.cell
         result.append(rollup)
     return result
 
@@ -267,6 +285,8 @@ def index_trend(*, unit: WorkUnit | None, periods: list[AssessmentPeriod]) -> li
     units, key = _subtree(unit, periods)
     rows = _rows(units=units, periods=periods, key=key)
     trend = [(p, _sum(rows, p)) for p in sorted(periods, key=lambda p: p.sequence)]
+    for _period, rollup in trend:
+        rollup.cell = disclosure.subtree(unit)
     before = [p for p, rollup in trend if not (rollup.counted or rollup.expected)]
     merged = structure.merged_from(unit) if unit is not None and before else []
     if merged:
@@ -310,10 +330,9 @@ class PillarGap:
         return self.unit_mean - self.organisation_mean
 
 
-def pillar_gaps(*, rollup: Rollup, period: AssessmentPeriod, pillars: list[PeriodPillar]) -> list[PillarGap]:
+def pillar_gaps(*, rollup: Rollup, organisation: Rollup, pillars: list[PeriodPillar]) -> list[PillarGap]:
     """Return the period's pillars ordered from furthest below the organisation's mean, for the
-    subtree summed in `rollup` (two queries for the organisation's figures)."""
-    organisation = unit_rollup(unit=None, period=period)
+    subtree summed in `rollup`, against `organisation` (unit_rollup(unit=None))."""
     gaps = []
     for pillar in pillars:
         mine, everyone = rollup.pillar_mean(pillar.pillar_id), organisation.pillar_mean(pillar.pillar_id)
@@ -327,12 +346,28 @@ def pillar_gaps(*, rollup: Rollup, period: AssessmentPeriod, pillars: list[Perio
 # and shows nothing of it.
 NOT_STARTED = "not_started"
 ELSEWHERE = "elsewhere"
+# In a confidential period a head of unit sees participation only (disclosure.scores_withheld):
+# submitted or not, whether a draft exists or not.
+NOT_SUBMITTED = "not_submitted"
+PARTICIPATION_STATES = (AssessmentState.SUBMITTED.value, NOT_SUBMITTED, ELSEWHERE)
+
+
+def _participation(counted: Q) -> Case:
+    """The staff table's state in a confidential period: submitted, elsewhere, or not."""
+    return Case(
+        When(counted, then=Value(AssessmentState.SUBMITTED.value)),
+        When(assessment__isnull=False, assessment__state__in=COUNTED_STATES, then=Value(ELSEWHERE)),
+        default=Value(NOT_SUBMITTED),
+        output_field=CharField(),
+    )
 
 
 def staff_state_label(code: str | None) -> str:
     """The label of a staff-table state: an AssessmentState, ELSEWHERE, or none (not started)."""
     if code == ELSEWHERE:
         return _("Assessed in another unit")
+    if code == NOT_SUBMITTED:
+        return _("Not submitted")
     return AssessmentState(code).label if code in AssessmentState.values else _("Not started")
 
 
@@ -360,21 +395,23 @@ def staff_table(
     (permissions.assessments_in_scope). One query with a LEFT JOIN, filterable by state (or
     NOT_STARTED, ELSEWHERE), grade and a name or NIP search."""
     in_scope = permissions.assessments_in_scope(viewer, prefix="assessment__", period=period)
-    scored = in_scope & Q(assessment__state__in=COUNTED_STATES)
+    counted = in_scope & Q(assessment__state__in=COUNTED_STATES)
+    withheld = disclosure.scores_withheld(viewer, period)
+    scored = Q(pk=None) if withheld else counted
     closed = period.is_final
     employees = (
         (Employee.objects.all() if closed else Employee.objects.filter(is_active=True))
         .annotate(assessment=FilteredRelation("assessments", condition=Q(assessments__period=period)))
         .annotate(
-            a_id=Case(When(in_scope, then=F("assessment__id"))),
-            a_state=Case(
+            a_id=Case(When(scored, then=F("assessment__id"))) if withheld else Case(When(in_scope, then=F("assessment__id"))),
+            a_state=_participation(counted) if withheld else Case(
                 When(in_scope, then=F("assessment__state")),
                 When(assessment__isnull=False, then=Value(ELSEWHERE)),
                 output_field=CharField(),
             ),
             a_index=Case(When(scored, then=F("assessment__index_score"))),
             a_grade=Case(When(scored, then=F("assessment__grade"))),
-            a_submitted_at=Case(When(in_scope, then=F("assessment__submitted_at"))),
+            a_submitted_at=Case(When(scored if withheld else in_scope, then=F("assessment__submitted_at"))),
             a_viewable=_flag(permissions.viewable_assessments(viewer, prefix="assessment__", period=period)),
             a_approvable=_flag(permissions.approvable_assessments(viewer, prefix="assessment__", period=period)),
         )
@@ -387,7 +424,7 @@ def staff_table(
         employees = employees.filter(assessment__unit_id__in=units)
     else:
         employees = employees.filter(unit.subtree_q("unit")) if subtree else employees.filter(unit=unit)
-    if state == NOT_STARTED:
+    if state == NOT_STARTED and not withheld:
         employees = employees.filter(assessment__isnull=True)
     elif state:
         employees = employees.filter(a_state=state)

@@ -1,4 +1,5 @@
-"""Who may open what: every URL of the project, for eight people, by GET and by POST.
+"""Who may open what: every URL of the project, for eight people, by GET and by POST, in a
+reviewed and in a confidential period (CONFIDENTIAL_MATRIX: the rows that differ).
 
 The URLs come from the URLconf itself (`get_resolver()`, walked recursively), so a new URL that
 has no rows in MATRIX below makes `test_every_url_of_the_project_is_in_the_matrix` fail and
@@ -56,7 +57,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from assessments import services
-from assessments.models import AssessmentEvent, PillarScore, Rating, SelfAssessment
+from assessments.models import AssessmentEvent, AssessmentPeriod, PillarScore, Rating, SelfAssessment
 
 from .conftest import PASSWORD, all_answers, form_data, make_employee
 from .test_admin_access import admin_urls, world  # noqa: F401 - `world` is the admin test's fixture
@@ -251,6 +252,23 @@ def parse_matrix(text: str) -> dict[tuple[str, str], dict[str, str]]:
 
 
 EXPECTED = parse_matrix(MATRIX)
+
+# The same period made confidential (docs/RULES.md, visibility): heads of unit never open a
+# person's assessment, evidence or review page, and approve or return nothing (a bulk approval
+# goes back with an error, changing nothing): a submission is final. Only these rows differ;
+# the admin still may.
+CONFIDENTIAL_MATRIX = """
+assessments:result[assessment]                 GET   login 200   404   404   404   404   404   200
+assessments:result[assessment]                 POST  login 200   404   404   404   404   404   200
+assessments:evidence[rating]                   GET   login 200   404   404   404   404   404   200
+assessments:evidence[rating]                   POST  login 200   404   404   404   404   404   200
+assessments:review[assessment]                 GET   login 404   404   404   404   404   404   200
+assessments:approve[assessment]                POST  login 404   404   404   404   404   404   302*
+assessments:return[assessment]                 POST  login 404   404   404   404   404   404   302*
+assessments:bulk_approve[A1]                   POST  login 404   404   404   302   404   302   302*
+assessments:bulk_approve[A]                    POST  login 404   404   404   302   404   404   302*
+"""
+EXPECTED_BY_MODE = {"reviewed": EXPECTED, "confidential": {**EXPECTED, **parse_matrix(CONFIDENTIAL_MATRIX)}}
 
 # The rows under "Public by design": no one is refused them (405 is the method, not the person).
 PUBLIC = {"healthz", "favicon.ico", "set_language", "login", "logout", "password_reset", "password_reset_done",
@@ -540,21 +558,25 @@ def test_every_url_of_the_project_is_in_the_matrix(scene):
     assert not stale, "MATRIX rows for URLs that no longer exist:\n" + "\n".join(stale)
 
 
-def test_the_access_matrix(scene, capsys, record_property):
+@pytest.mark.parametrize("mode", ["reviewed", "confidential"])
+def test_the_access_matrix(scene, capsys, record_property, mode):
+    AssessmentPeriod.objects.filter(pk=scene.period.pk).update(visibility=mode)
+    scene.assessment.period.visibility = scene.period.visibility = mode
+    expected = EXPECTED_BY_MODE[mode]
     routes = project_routes()
     urls = [(row, url) for route in routes for row, url in concrete_urls(scene, route)]
     failures = []
     cells = 0
     for (row, url), method in itertools.product(urls, ("GET", "POST")):
-        if (row, method) not in EXPECTED:
+        if (row, method) not in expected:
             failures.append(f"{row:46} {method:4} has no row in MATRIX (see test_every_url_of_the_project_is_in_the_matrix)")
             continue
-        for actor, outcome in EXPECTED[(row, method)].items():
+        for actor, outcome in expected[(row, method)].items():
             problem = run_cell(scene, actor, method, row, url, outcome)
             cells += 1
             if problem:
                 failures.append(f"{row:46} {method:4} {actor:10} expected {outcome:6} {problem}")
-    size = f"{len(routes)} URL patterns ({len(urls)} URLs with their arguments) x {len(ACTORS)} actors x 2 methods = {cells} cells"
+    size = f"{mode}: {len(routes)} URL patterns ({len(urls)} URLs with their arguments) x {len(ACTORS)} actors x 2 methods = {cells} cells"
     record_property("access_matrix", size)
     assert cells == len(urls) * len(ACTORS) * 2 or failures
     with capsys.disabled():

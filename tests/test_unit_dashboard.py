@@ -157,7 +157,7 @@ def test_weak_spots(scene, period):
     assert [w.indicator.pillar.pillar.code for w in weakest] == ["AK", "AK", "AK"]
     assert weakest[0].mean == pytest.approx(2.75)
     rollup = rollups.unit_rollup(unit=scene.a1, period=period)
-    gaps = rollups.pillar_gaps(rollup=rollup, period=period, pillars=list(period.pillars.all()))
+    gaps = rollups.pillar_gaps(rollup=rollup, organisation=rollups.unit_rollup(unit=None, period=period), pillars=list(period.pillars.all()))
     assert gaps[0].pillar.pillar.code == "AK"
     assert gaps[0].gap == pytest.approx(43.75 - 37.5)
 

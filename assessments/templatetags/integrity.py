@@ -146,6 +146,7 @@ def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_cha
     a dozen cells each, and this is what keeps those pages within their time budget.
     """
     no_data = escape(_("no data"))
+    hidden = f'<span title="{escape(_("Hidden to protect a small group"))}">{escape(_("hidden"))}</span>'
     own_label = escape(_("Staff directly in this unit"))
     small = f'<sup class="small-sample" aria-hidden="true">*</sup><span class="visually-hidden"> {escape(_("small sample"))}</span>'
 
@@ -160,11 +161,11 @@ def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_cha
         else:
             name = f'<a href="{dashboard.replace("UNIT", escape(unit.code))}{query}">{escape(unit.name)}</a>'
         mean = row.index_mean
-        index_cell = (
-            f'<td class="num grade-{row.grade}" data-col="index">{score(mean)}{small if small_sample(row) else ""}</td>'
-            if mean is not None
-            else f'<td class="num" data-col="index"><span class="text-muted small">{no_data}</span></td>'
-        )
+        if mean is not None:
+            index_cell = f'<td class="num grade-{row.grade}" data-col="index">{score(mean)}{small if small_sample(row) else ""}</td>'
+        else:
+            index_cell = f'<td class="num" data-col="index"><span class="text-muted small">{hidden if row.withheld and row.counted else no_data}</span></td>'
+
         cells = [
             f'<tr data-unit="{escape(unit.code)}"><td class="unit-col{css}">{name}</td>',
             f'<td class="num" data-col="n">{row.counted}</td><td class="num">{row.expected}</td>',

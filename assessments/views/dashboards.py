@@ -6,6 +6,7 @@ Every page reads aggregates from `rollups.py`; the unit comes from
 
 import re
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import permissions, privacy, reminders, rollups, services, structure
+from .. import disclosure, permissions, privacy, reminders, rollups, services, structure
 from ..db_router import dashboard_reads
 from ..models import AccessLog, AssessmentPeriod, AssessmentState, SelfAssessment, WorkUnit
 from ..scoring import Grade, rounded
@@ -89,6 +90,9 @@ def unit_page(request, code: str) -> dict:
         "previous_period": previous,
         "breadcrumb": _breadcrumb(request.user, tree, shown or unit),
         "pillars": list(period.pillars.order_by("order")),
+        # A confidential period: this viewer sees group figures only (disclosure.py).
+        "scores_withheld": disclosure.scores_withheld(request.user, period),
+        "privacy_min": settings.PRIVACY_MIN_GROUP,
     }
 
 
@@ -109,8 +113,10 @@ def unit_dashboard(request, code):
     context = unit_page(request, code)
     unit, period, previous, pillars = context["unit"], context["period"], context["previous_period"], context["pillars"]
     rollup = rollups.unit_rollup(unit=unit, period=period, previous=previous)
+    organisation = rollups.unit_rollup(unit=None, period=period)
     position = context["periods"].index(period)
     trend = rollups.index_trend(unit=unit, periods=context["periods"][position : position + TREND_PERIODS])
+    disclosure.mask(request.user, [rollup, organisation, *(r for _p, r in trend)], context["periods"])
     combined = next((r.combined_from for _p, r in trend if r.combined_from), [])
     pillar_rows = [
         {"pillar": p, "mean": rollup.pillar_mean(p.pillar_id), "change": rollup.pillar_change(p.pillar_id)} for p in pillars
@@ -119,9 +125,10 @@ def unit_dashboard(request, code):
         "tab": "dashboard",
         "rollup": rollup,
         "pillar_rows": pillar_rows,
-        "bands": [{"grade": g, "count": rollup.bands[g.value], "change": rollup.band_change(g.value)} for g in Grade],
-        "weak_indicators": rollups.weakest_indicators(unit=unit, period=period),
-        "pillar_gaps": [gap for gap in rollups.pillar_gaps(rollup=rollup, period=period, pillars=pillars) if gap.gap < 0][:3],
+        "bands": [{"grade": g, "count": rollup.band(g.value), "change": rollup.band_change(g.value)} for g in Grade],
+        "weak_indicators": [] if rollup.withheld else rollups.weakest_indicators(unit=unit, period=period),
+        "pillar_gaps": [gap for gap in rollups.pillar_gaps(rollup=rollup, organisation=organisation, pillars=pillars) if gap.gap < 0][:3],
+        "organisation_withheld": organisation.withheld and not rollup.withheld,
         "pillar_chart": {
             "labels": [p.localized("name") for p in pillars],
             "datasets": [
@@ -184,8 +191,10 @@ def subunit_rows(request, unit, period, previous, paginate=True):
         below = tree.subtree_rows(unit).exclude(path=unit.path)
         page = Paginator(below, TREE_PAGE_SIZE).get_page(request.GET.get("page")) if paginate else None
         rows = rollups.rollups_of(units=tree.units(page.object_list if page else below), period=period, previous=previous)
+        disclosure.mask(request.user, rows, [period, previous])
         return mode, rows, page
     rows = rollups.child_rollups(unit=unit, period=period, previous=previous)
+    disclosure.mask(request.user, rows, [period, previous])  # before sorting: an order tells too
     return mode, _sorted(rows, request.GET.get("urut", ""), request.GET.get("arah") == "turun"), None
 
 
@@ -211,7 +220,7 @@ def staff_filters(request) -> dict:
     state = request.GET.get("status", "")
     grade = request.GET.get("predikat", "")
     return {
-        "state": state if state in [rollups.NOT_STARTED, *AssessmentState.values, rollups.ELSEWHERE] else "",
+        "state": state if state in [rollups.NOT_STARTED, *AssessmentState.values, rollups.ELSEWHERE, rollups.NOT_SUBMITTED] else "",
         "grade": grade if grade in Grade.values else "",
         "search": request.GET.get("q", "")[:100],
         "subtree": request.GET.get("semua") == "1",
@@ -237,7 +246,9 @@ def unit_staff(request, code):
         "filters": filters,
         "page": page,
         "query": query_without_page(request),
-        "states": [(code, rollups.staff_state_label(code)) for code in (rollups.NOT_STARTED, *AssessmentState.values, rollups.ELSEWHERE)],
+        "states": [(code, rollups.staff_state_label(code)) for code in (
+            rollups.PARTICIPATION_STATES if context["scores_withheld"] else (rollups.NOT_STARTED, *AssessmentState.values, rollups.ELSEWHERE)
+        )],
         "grades": Grade.choices,
         "reminder": reminders.reminder_box(unit=context["unit"], period=context["period"]),
     }

@@ -6,10 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .. import privacy, rollups
+from .. import disclosure, privacy, rollups
 from ..db_router import dashboard_reads
 from ..exports import csv_response, xlsx_response
-from ..models import AccessLog
+from ..models import AccessLog, AssessmentState
 from ..scoring import Grade, rounded
 from .dashboards import organisation_for_user, staff_filters, subunit_rows, unit_page
 
@@ -57,6 +57,9 @@ def unit_export(request, code, table, fmt):
 
 def _staff_export(request, unit, period):
     staff = rollups.staff_table(unit=unit, period=period, viewer=request.user, **staff_filters(request))
+    if disclosure.scores_withheld(request.user, period):  # a confidential period: participation only
+        header = [_("Name"), _("NIP"), _("Position"), _("Work unit"), _("Submitted?")]
+        return header, (_participation_line(e) for e in staff.iterator(chunk_size=2000))
     privacy.access_record(
         viewer=request.user,
         action=AccessLog.Action.STAFF_EXPORT,
@@ -66,6 +69,14 @@ def _staff_export(request, unit, period):
     )
     header = [_("Name"), _("NIP"), _("Position"), _("Work unit"), _("State"), _("Integrity index"), _("Grade"), _("Submitted at")]
     return header, (_staff_line(e) for e in staff.iterator(chunk_size=2000))
+
+
+def _participation_line(employee) -> list:
+    if employee.a_state == rollups.ELSEWHERE:
+        submitted = rollups.staff_state_label(employee.a_state)
+    else:
+        submitted = _("Yes") if employee.a_state == AssessmentState.SUBMITTED else _("No")
+    return [employee.full_name, employee.nip, employee.position, employee.unit.name, str(submitted)]
 
 
 def _staff_line(employee) -> list:
