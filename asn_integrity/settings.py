@@ -201,6 +201,15 @@ ASSESSMENT_VISIBILITY = env("ASSESSMENT_VISIBILITY", "reviewed")
 if ASSESSMENT_VISIBILITY not in ("reviewed", "confidential"):
     raise ImproperlyConfigured("ASSESSMENT_VISIBILITY must be 'reviewed' or 'confidential'.")
 
+# Verification by the internal assessment team (assessments/verification.py): the share of each
+# unit's counted assessments drawn, the least drawn per unit (all when fewer), and how much
+# likelier an assessment with a credibility signal is to be drawn.
+VERIFICATION_SAMPLE_FRACTION = float(env("VERIFICATION_SAMPLE_FRACTION", "0.2"))
+VERIFICATION_SAMPLE_MIN = env_int("VERIFICATION_SAMPLE_MIN", 3)
+VERIFICATION_FLAGGED_WEIGHT = env_int("VERIFICATION_FLAGGED_WEIGHT", 3)
+# A unit is flagged when its mean self index exceeds its mean verified index by more than this.
+VERIFICATION_GAP_FLAG = 10
+
 # retention_apply deletes the individual answers of closed periods that ended more than this
 # many years ago; the periods' figures stay.
 RETENTION_YEARS = env_int("RETENTION_YEARS", 5)

@@ -15,9 +15,9 @@ def roles(request):
     def _roles():
         user = request.user
         if not user.is_authenticated:
-            return {"staff": False, "supervisor": False, "admin": False}
+            return {"staff": False, "supervisor": False, "admin": False, "verifier": False}
         cached = request.session.get("roles")
-        if cached and cached.get("user") == user.pk and time.time() - cached.get("at", 0) < ROLES_TTL_SECONDS:
+        if cached and "verifier" in cached and cached.get("user") == user.pk and time.time() - cached.get("at", 0) < ROLES_TTL_SECONDS:
             return cached
         fresh = {
             "user": user.pk,
@@ -25,6 +25,7 @@ def roles(request):
             "staff": permissions.employee_of(user) is not None,
             "supervisor": permissions.is_supervisor(user),
             "admin": permissions.is_admin(user),
+            "verifier": permissions.is_verifier(user),
         }
         request.session["roles"] = fresh
         return fresh

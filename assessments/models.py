@@ -499,6 +499,8 @@ class SelfAssessment(models.Model):
     )
     return_note = models.TextField(_("return note"), blank=True)
     return_deadline = models.DateField(_("return deadline"), null=True, blank=True)
+    # When the person first opened the form of this period (credibility.too_fast).
+    form_opened_at = models.DateTimeField(_("form first opened at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-period__year", "-period__quarter", "employee__full_name"]
@@ -799,6 +801,7 @@ class AccessLog(models.Model):
         STAFF_EXPORT = "staff_export", _("exported the staff table")
         ADMIN = "admin", _("opened the assessment in the administration")
         ADMIN_LIST = "admin_list", _("listed assessments in the administration")
+        VERIFY = "verify", _("verified the assessment (internal assessment team)")
 
     viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("viewer"))
     employee = models.ForeignKey(
@@ -882,3 +885,131 @@ class PrivacyAcknowledgement(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.period.code} · {self.visibility}"
+
+
+# --- Verification by the internal assessment team (Tim Penilai Internal) ---------------------
+
+
+class VerifierAssignment(models.Model):
+    """A member of the internal assessment team verifies the assessments of this unit and of
+    everything below it (permissions.verifier_units)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verifier_scopes", verbose_name=_("verifier"))
+    unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="verifiers", verbose_name=_("work unit"))
+
+    class Meta:
+        verbose_name = _("verification scope")
+        verbose_name_plural = _("verification scopes")
+        constraints = [models.UniqueConstraint(fields=["user", "unit"], name="one_verifier_scope_per_unit")]
+
+    def __str__(self):
+        return f"{self.user} → {self.unit.code}"
+
+
+class VerificationDraw(models.Model):
+    """One draw of a period's verification sample: with its seed and settings it can be drawn
+    again and gives the same assessments (verification.sample_draw)."""
+
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="draws", verbose_name=_("period"))
+    seed = models.BigIntegerField(_("seed"))
+    fraction = models.FloatField(_("fraction drawn per unit"))
+    minimum = models.PositiveSmallIntegerField(_("minimum per unit"))
+    flagged_weight = models.PositiveSmallIntegerField(_("weight of a flagged assessment"))
+    drawn = models.PositiveIntegerField(_("assessments drawn"), default=0)
+    drawn_at = models.DateTimeField(_("drawn at"), default=timezone.now)
+    drawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-drawn_at", "-id"]
+        verbose_name = _("verification sample")
+        verbose_name_plural = _("verification samples")
+
+    def __str__(self):
+        return f"{self.period.code} · seed {self.seed}"
+
+
+class Verification(models.Model):
+    """An assessment in the verification queue, and its outcome once done: the verified
+    pillar scores (VerifiedPillarScore) and index, computed with the same scoring functions."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("To verify")
+        EVIDENCE = "evidence", _("Waiting for evidence")
+        DONE = "done", _("Verified")
+
+    class Origin(models.TextChoices):
+        SAMPLED = "sampled", _("Drawn in the sample")
+        ADDED = "added", _("Added by the team")
+
+    assessment = models.OneToOneField(SelfAssessment, on_delete=models.CASCADE, related_name="verification")
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(WorkUnit, on_delete=models.PROTECT, related_name="+")  # the assessment's unit
+    origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices)
+    draw = models.ForeignKey(VerificationDraw, on_delete=models.SET_NULL, null=True, blank=True, related_name="verifications")
+    flagged = models.BooleanField(_("credibility signal when queued"), default=False)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    version = models.PositiveIntegerField(default=1)
+    verifier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    index_score = models.FloatField(_("verified index"), null=True, blank=True)
+    grade = models.CharField(_("verified grade"), max_length=20, choices=Grade.choices, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["unit__path", "id"]
+        verbose_name = _("verification")
+        verbose_name_plural = _("verifications")
+        indexes = [models.Index(fields=["period", "state"], name="verification_period_state")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="done") | Q(index_score__isnull=False), name="verification_done_has_index"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.assessment} · {self.get_state_display()}"
+
+
+class VerifiedRating(models.Model):
+    """The team's decision on one answer: agreed, adjusted (a score 1-5 with a reason), or
+    evidence asked for (the person may add it while the verification is open)."""
+
+    class Decision(models.TextChoices):
+        AGREE = "agree", _("Agree")
+        ADJUST = "adjust", _("Adjust the score")
+        EVIDENCE = "evidence", _("Ask for evidence")
+
+    verification = models.ForeignKey(Verification, on_delete=models.CASCADE, related_name="items")
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="+")
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
+    score = models.PositiveSmallIntegerField(
+        _("verified score"), null=True, blank=True, validators=[MinValueValidator(RATING_MIN), MaxValueValidator(RATING_MAX)]
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("verified answer")
+        verbose_name_plural = _("verified answers")
+        constraints = [
+            models.UniqueConstraint(fields=["verification", "rating"], name="one_decision_per_answer"),
+            models.CheckConstraint(
+                condition=~Q(decision="adjust") | (Q(score__gte=RATING_MIN, score__lte=RATING_MAX) & ~Q(reason="")),
+                name="adjusted_score_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.verification_id} · {self.rating_id} · {self.decision}"
+
+
+class VerifiedPillarScore(models.Model):
+    verification = models.ForeignKey(Verification, on_delete=models.CASCADE, related_name="pillar_scores")
+    pillar = models.ForeignKey(PeriodPillar, on_delete=models.PROTECT, related_name="+")
+    score = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["verification", "pillar"], name="one_verified_score_per_pillar")]
+
+    def __str__(self):
+        return f"{self.verification_id} · {self.pillar_id}: {self.score:.2f}"

@@ -12,6 +12,8 @@ from . import structure
 from .models import AssessmentPeriod, AssessmentState, Employee, PeriodUnit, Rating, SelfAssessment, Visibility, WorkUnit
 
 ADMIN_GROUP = "Admin Kepegawaian"
+# The internal assessment team: members verify the assessments of the units assigned to them.
+VERIFIER_GROUP = "Tim Penilai Internal"
 
 # Others see an assessment only once its owner has handed it in; a draft is the owner's alone.
 VISIBLE_TO_OTHERS = (AssessmentState.SUBMITTED, AssessmentState.RETURNED, AssessmentState.APPROVED)
@@ -37,13 +39,43 @@ def headed_units(user) -> list[WorkUnit]:
         return []
     if not hasattr(user, "_headed_units_cache"):
         units = WorkUnit.objects.filter(heads__employee__user=user, heads__employee__is_active=True).order_by("path")
-        # A unit inside another headed unit adds nothing to the scope.
-        outermost: list[WorkUnit] = []
-        for unit in units:
-            if not any(unit.is_within(top) for top in outermost):
-                outermost.append(unit)
-        user._headed_units_cache = outermost
+        user._headed_units_cache = _outermost(units)
     return user._headed_units_cache
+
+
+def _outermost(units) -> list[WorkUnit]:
+    """The units (in path order) not inside another of them: a unit inside another adds
+    nothing to a scope."""
+    outermost: list[WorkUnit] = []
+    for unit in units:
+        if not any(unit.is_within(top) for top in outermost):
+            outermost.append(unit)
+    return outermost
+
+
+def verifier_units(user) -> list[WorkUnit]:
+    """The units whose assessments (with everything below) a member of the internal
+    assessment team verifies, outermost first; none for anyone outside the group (cached)."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    if not hasattr(user, "_verifier_units_cache"):
+        units = []
+        if user.groups.filter(name=VERIFIER_GROUP).exists():
+            units = _outermost(WorkUnit.objects.filter(verifiers__user=user).order_by("path"))
+        user._verifier_units_cache = units
+    return user._verifier_units_cache
+
+
+def is_verifier(user) -> bool:
+    return bool(verifier_units(user))
+
+
+def can_verify(user, assessment: SelfAssessment) -> bool:
+    """A team member verifies (and so reads) a handed-in assessment of a unit in their scope
+    (in its period's organisation), never their own: in both visibility modes."""
+    if assessment.employee.user_id == user.pk or assessment.state not in VISIBLE_TO_OTHERS:
+        return False
+    return _unit_within(user, assessment.unit, assessment.period, verifier_units(user), "verifier")
 
 
 def is_supervisor(user) -> bool:
@@ -61,13 +93,23 @@ def _closed(period: AssessmentPeriod | None) -> bool:
     return period is not None and period.is_final
 
 
-def _scope_paths(user, period: AssessmentPeriod) -> list[str]:
-    """The places of the units the user heads in a closed period's recorded tree (cached)."""
-    cache = user.__dict__.setdefault("_scope_paths_cache", {})
+def _scope_paths(user, period: AssessmentPeriod, tops: list[WorkUnit] | None = None, role: str = "head") -> list[str]:
+    """The places of the user's top units (those they head, unless given) in a closed
+    period's recorded tree (cached per role)."""
+    cache = user.__dict__.setdefault(f"_scope_paths_cache_{role}", {})
     if period.pk not in cache:
-        tops = [top.pk for top in headed_units(user)]
-        cache[period.pk] = list(PeriodUnit.objects.filter(period=period, unit__in=tops).values_list("path", flat=True)) if tops else []
+        ids = [top.pk for top in (headed_units(user) if tops is None else tops)]
+        cache[period.pk] = list(PeriodUnit.objects.filter(period=period, unit__in=ids).values_list("path", flat=True)) if ids else []
     return cache[period.pk]
+
+
+def _unit_within(user, unit: WorkUnit, period: AssessmentPeriod | None, tops: list[WorkUnit], role: str) -> bool:
+    """`unit` lies in one of `tops` (with everything below); in a closed period, as the
+    organisation stood then."""
+    if not _closed(period):
+        return any(unit.is_within(top) for top in tops)
+    then = structure.PeriodTree(period).version_of(unit)
+    return then is not None and any(then.path.startswith(path) for path in _scope_paths(user, period, tops, role))
 
 
 def unit_in_scope(user, unit: WorkUnit, period: AssessmentPeriod | None = None) -> bool:
@@ -77,10 +119,7 @@ def unit_in_scope(user, unit: WorkUnit, period: AssessmentPeriod | None = None) 
     (docs/RULES.md, history)."""
     if is_admin(user):
         return True
-    if not _closed(period):
-        return any(unit.is_within(top) for top in headed_units(user))
-    then = structure.PeriodTree(period).version_of(unit)
-    return then is not None and any(then.path.startswith(path) for path in _scope_paths(user, period))
+    return _unit_within(user, unit, period, headed_units(user), "head")
 
 
 def _in_scope_q(user, prefix: str, period: AssessmentPeriod | None = None) -> Q:
@@ -170,7 +209,7 @@ def can_view_assessment(user, assessment: SelfAssessment) -> bool:
         assessment.state in VISIBLE_TO_OTHERS
         and sees_individuals(user, assessment.period)
         and assessment_in_scope(user, assessment)
-    )
+    ) or can_verify(user, assessment)
 
 
 def get_assessment_for_user(user, pk: int) -> SelfAssessment:

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import common, dashboards, exports, reminders, review, self_assessment
+from .views import common, dashboards, exports, reminders, review, self_assessment, verification
 
 app_name = "assessments"
 
@@ -27,6 +27,11 @@ urlpatterns = [
     path("tinjau/<int:pk>/setujui/", review.assessment_approve, name="approve"),
     path("tinjau/<int:pk>/kembalikan/", review.assessment_return, name="return"),
     # Admins
+    # The internal assessment team
+    path("tim-penilai/", verification.verification_queue, name="verify_queue"),
+    path("tim-penilai/tambah/", verification.verification_add, name="verify_add"),
+    path("tim-penilai/sampel/<str:period_code>/", verification.sample_draw, name="verify_draw"),
+    path("tim-penilai/<int:pk>/", verification.verification_page, name="verify"),
     path("rekap/", dashboards.organisation, name="organisation"),
     path("rekap/ekspor.xlsx", exports.organisation_export, name="organisation_export"),
 ]

@@ -80,11 +80,14 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 def home(request):
-    """Send each role to its home page: admins to the organisation roll-up, supervisors to
-    their unit dashboard, staff to their assessments."""
+    """Send each role to its home page: admins to the organisation roll-up, the internal
+    assessment team to their queue, supervisors to their unit dashboard, staff to their
+    assessments."""
     user = request.user
     if permissions.is_admin(user):
         return redirect("assessments:organisation")
+    if permissions.is_verifier(user):
+        return redirect("assessments:verify_queue")
     if permissions.is_supervisor(user):
         return redirect("assessments:dashboard_home")
     if permissions.employee_of(user) is not None:

@@ -1,0 +1,175 @@
+"""Verification by the internal assessment team (Tim Penilai Internal, TPI): the sample, the
+queue, and the verified scores (docs/RULES.md, verification).
+
+The sample is drawn per unit and period, from the counted (submitted or approved) assessments
+not yet queued: in each unit, max(ceil(VERIFICATION_SAMPLE_FRACTION × n), VERIFICATION_SAMPLE_MIN)
+of its n, or all n when there are fewer. Within a unit each assessment is drawn with a weight:
+1, or VERIFICATION_FLAGGED_WEIGHT (3) when it has a credibility signal, so a flagged one is three
+times as likely to come first; the weighted draw without replacement uses the keys u^(1/w) of
+Efraimidis and Spirakis, with u from random.Random(seed) in the order of unit id and assessment
+id. The seed is stored with the draw: the same seed and settings give the same sample.
+"""
+
+import math
+import random
+import secrets
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import credibility, scoring
+from .errors import ServiceError, StaleDraft
+from .models import (
+    COUNTED_STATES,
+    AssessmentPeriod,
+    Rating,
+    SelfAssessment,
+    Verification,
+    VerificationDraw,
+    VerifiedPillarScore,
+    VerifiedRating,
+)
+
+
+def sample_size(n: int, fraction: float, minimum: int) -> int:
+    """How many of a unit's n counted assessments are drawn."""
+    return min(n, max(math.ceil(fraction * n), minimum))
+
+
+def weighted_pick(rng: random.Random, ids: list[int], weights: dict[int, int], k: int) -> list[int]:
+    """k of `ids` (in the given order) without replacement, each with its weight."""
+    keys = [(rng.random() ** (1 / weights.get(pk, 1)), pk) for pk in ids]
+    return [pk for _key, pk in sorted(keys, reverse=True)[:k]]
+
+
+def sample_plan(*, period: AssessmentPeriod, seed: int, fraction: float, minimum: int, flagged_weight: int) -> dict[int, list[int]]:
+    """{unit id: [assessment ids drawn]} for `period` (a pure function of the database and the
+    arguments: what `sample_draw` writes)."""
+    counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES, verification__isnull=True)
+    by_unit: dict[int, list[int]] = defaultdict(list)
+    for pk, unit_id in counted.order_by("unit_id", "pk").values_list("pk", "unit_id"):
+        by_unit[unit_id].append(pk)
+    flagged = credibility.flagged_assessments(period, [pk for ids in by_unit.values() for pk in ids])
+    weights = {pk: flagged_weight for pk in flagged}
+    rng = random.Random(seed)
+    return {
+        unit_id: weighted_pick(rng, ids, weights, sample_size(len(ids), fraction, minimum))
+        for unit_id, ids in sorted(by_unit.items())
+    }
+
+
+@transaction.atomic
+def sample_draw(*, period: AssessmentPeriod, actor=None, seed: int | None = None) -> VerificationDraw:
+    """Draw the sample of `period` (closed, or on demand) and queue it. Returns the draw, with
+    its seed (a new random one unless given)."""
+    seed = secrets.randbelow(2**53) if seed is None else seed
+    draw = VerificationDraw.objects.create(
+        period=period,
+        seed=seed,
+        fraction=settings.VERIFICATION_SAMPLE_FRACTION,
+        minimum=settings.VERIFICATION_SAMPLE_MIN,
+        flagged_weight=settings.VERIFICATION_FLAGGED_WEIGHT,
+        drawn_by=actor,
+    )
+    plan = sample_plan(period=period, seed=seed, fraction=draw.fraction, minimum=draw.minimum, flagged_weight=draw.flagged_weight)
+    ids = [pk for picked in plan.values() for pk in picked]
+    flagged = credibility.flagged_assessments(period, ids)
+    Verification.objects.bulk_create(
+        Verification(
+            assessment_id=pk, period=period, unit_id=unit_id, origin=Verification.Origin.SAMPLED, draw=draw, flagged=pk in flagged
+        )
+        for unit_id, picked in plan.items()
+        for pk in picked
+    )
+    draw.drawn = len(ids)
+    draw.save(update_fields=["drawn"])
+    return draw
+
+
+def verification_add(*, assessment: SelfAssessment, actor) -> Verification:
+    """Queue one assessment in the verifier's scope by hand (the caller checks the scope)."""
+    if assessment.state not in COUNTED_STATES:
+        raise ServiceError(_("Only a submitted assessment can be verified."), code="not_counted")
+    verification, _created = Verification.objects.get_or_create(
+        assessment=assessment,
+        defaults={
+            "period": assessment.period,
+            "unit": assessment.unit,
+            "origin": Verification.Origin.ADDED,
+            "flagged": bool(credibility.assessment_signals(assessment)),
+        },
+    )
+    return verification
+
+
+def _locked(verification: Verification, version: int) -> Verification:
+    locked = Verification.objects.select_for_update().get(pk=verification.pk)
+    if locked.version != version:
+        raise StaleDraft(_("This verification was changed in another tab or by another team member. Reload it to see the latest decisions; nothing was saved."))
+    if locked.state == Verification.State.DONE:
+        raise ServiceError(_("This verification is finished and can no longer be changed."), code="done")
+    return locked
+
+
+@transaction.atomic
+def decisions_save(*, verification: Verification, version: int, decisions: dict[int, tuple[str, int | None, str]], actor) -> Verification:
+    """Save the decisions {rating id: (decision, score, reason)} given (the others stay),
+    refusing a stale version (two tabs). Asking for evidence sets the verification waiting."""
+    locked = _locked(verification, version)
+    ratings = {r.pk: r for r in Rating.objects.filter(assessment_id=locked.assessment_id, pk__in=list(decisions))}
+    if len(ratings) != len(decisions):
+        raise ServiceError(_("An answer does not belong to this assessment."), code="foreign_rating")
+    for rating_id, (decision, score, reason) in decisions.items():
+        if decision == VerifiedRating.Decision.ADJUST and (score is None or not reason.strip()):
+            raise ServiceError(_("An adjusted score needs the score (1 to 5) and a reason."), code="reason_required")
+        score = ratings[rating_id].score if decision == VerifiedRating.Decision.AGREE else score
+        VerifiedRating.objects.update_or_create(
+            verification=locked, rating_id=rating_id, defaults={"decision": decision, "score": score, "reason": reason.strip()}
+        )
+    waiting = locked.items.filter(decision=VerifiedRating.Decision.EVIDENCE).exists()
+    locked.state = Verification.State.EVIDENCE if waiting else Verification.State.PENDING
+    locked.version += 1
+    locked.verifier = actor
+    locked.save(update_fields=["state", "version", "verifier"])
+    return locked
+
+
+@transaction.atomic
+def verification_complete(*, verification: Verification, version: int, actor) -> Verification:
+    """Finish: every answer decided (agreed or adjusted), then the verified pillar scores and
+    index computed with the same scoring functions as the self-assessment, and stored."""
+    locked = _locked(verification, version)
+    items = {i.rating_id: i for i in locked.items.all()}
+    ratings = list(Rating.objects.filter(assessment_id=locked.assessment_id).select_related("indicator__pillar"))
+    undecided = [r for r in ratings if r.pk not in items or items[r.pk].decision == VerifiedRating.Decision.EVIDENCE]
+    if undecided:
+        raise ServiceError(
+            _("%(n)s answers still need a decision (agree or adjust) before the verification can be finished.") % {"n": len(undecided)},
+            code="undecided",
+        )
+    sheet = verified_sheet(ratings, {pk: item.score for pk, item in items.items()})
+    locked.index_score = float(sheet.index)
+    locked.grade = sheet.grade.value
+    locked.state = Verification.State.DONE
+    locked.completed_at = timezone.now()
+    locked.verifier = actor
+    locked.version += 1
+    locked.save()
+    VerifiedPillarScore.objects.filter(verification=locked).delete()
+    VerifiedPillarScore.objects.bulk_create(
+        VerifiedPillarScore(verification=locked, pillar_id=pillar_id, score=float(score)) for pillar_id, score in sheet.pillar_scores.items()
+    )
+    return locked
+
+
+def verified_sheet(ratings: list[Rating], scores: dict[int, int]) -> scoring.ScoreSheet:
+    """The score sheet of the verified answers: each rating's verified score in place of its own."""
+    pillars: dict[int, tuple] = {}
+    for rating in ratings:
+        pillar = rating.indicator.pillar
+        weight, answers = pillars.setdefault(pillar.pk, (pillar.weight, []))
+        answers.append((rating.indicator.weight, scores[rating.pk]))
+    return scoring.score_sheet(pillars)
