@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from . import structure, summaries
+from . import structure, summaries, verification
 from .models import AssessmentPeriod, Indicator, OrganisationSetting, PeriodIndicator, PeriodPillar, Pillar
 from .services import ServiceError
 
@@ -160,7 +160,8 @@ def period_open(*, period: AssessmentPeriod, opens_early: bool = False, loads_hi
 @transaction.atomic
 def period_close(*, period: AssessmentPeriod) -> AssessmentPeriod:
     """Close an open period: nothing more can be saved or submitted; its organisation (the unit
-    tree), expected counts and summary rows are final from now on."""
+    tree), expected counts and summary rows are final from now on; the verification sample is
+    drawn."""
     period = AssessmentPeriod.objects.select_for_update().get(pk=period.pk)
     if period.status != AssessmentPeriod.Status.OPEN:
         raise ServiceError(_("Only an open period can be closed."), code="not_open")
@@ -170,6 +171,8 @@ def period_close(*, period: AssessmentPeriod) -> AssessmentPeriod:
     period.status = AssessmentPeriod.Status.CLOSED
     period.closed_at = timezone.now()
     period.save(update_fields=["status", "closed_at"])
+    # The internal assessment team's sample, drawn from the final set of submissions.
+    verification.sample_draw(period=period)
     return period
 
 

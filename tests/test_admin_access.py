@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 
-from assessments.models import AccessLog, AssessmentPeriod, OrganisationSetting, SelfAssessment
+from assessments.models import AccessLog, AssessmentPeriod, OrganisationSetting, SelfAssessment, VerifierAssignment
 
 from .conftest import create_period, submitted_assessment
 
@@ -48,6 +48,7 @@ def world(cast, period, previous_period, client):
         SelfAssessment: assessment,
         AccessLog: AccessLog.objects.get(),
         OrganisationSetting: OrganisationSetting.objects.create(pk=1, visibility="reviewed"),
+        VerifierAssignment: VerifierAssignment.objects.create(user=cast.other.user, unit=cast.tree.b),
     }
     for model in admin.site._registry:
         obj = objects.setdefault(model, model.objects.order_by("pk").first())

@@ -118,7 +118,16 @@ def test_the_sample_is_stratified_with_a_minimum_per_unit_and_reproducible(cast,
     # A second draw takes from what is not queued yet.
     again = verification.sample_draw(period=period, seed=42)
     assert not queued & set(Verification.objects.filter(draw=again).values_list("assessment_id", flat=True))
-    assert VerificationDraw.objects.count() == 2
+    assert VerificationDraw.objects.filter(period=period).count() == 2
+
+
+def test_closing_a_period_draws_its_sample(cast, period, staffed):
+    from assessments import periods
+
+    periods.period_close(period=period)
+    draw = VerificationDraw.objects.get(period=period)
+    assert draw.drawn == 6 and draw.drawn_by is None
+    assert Verification.objects.filter(period=period, origin="sampled").count() == 6
 
 
 def test_a_draft_is_never_drawn(cast, period):

@@ -14,6 +14,7 @@ from ..admin_imports import ImportAdminMixin
 from ..models import (
     Employee,
     SupervisorAssignment,
+    VerifierAssignment,
     WorkUnit,
 )
 from .common import EstimatedCountPaginator, activate, retire
@@ -121,3 +122,12 @@ class SupervisorAssignmentAdmin(SimpleHistoryAdmin):
     search_fields = ["employee__full_name", "employee__nip", "unit__code", "unit__name"]
     autocomplete_fields = ["employee", "unit"]
     list_select_related = ["employee", "unit"]
+
+
+@admin.register(VerifierAssignment)
+class VerifierAssignmentAdmin(admin.ModelAdmin):
+    """Who in the internal assessment team (group "Tim Penilai Internal") verifies which units."""
+
+    list_display = ["user", "unit"]
+    autocomplete_fields = ["unit"]
+    search_fields = ["user__username", "user__first_name", "unit__code", "unit__name"]
