@@ -28,14 +28,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Count
 
 from . import permissions, structure
-from .models import AssessmentPeriod, UnitPeriodSummary, WorkUnit
+from .models import AssessmentPeriod, UnitPeriodSummary, Verification, WorkUnit
 from .scoring import Grade
 
 INDEX = "index"
+VERIFIED = "verified"  # the figures of the assessments verified by the internal assessment team
 ORGANISATION = ("T", None)
 BANDS = [grade.value for grade in Grade]
+DIMENSIONS = [INDEX, *BANDS, VERIFIED]
 
 
 def subtree(unit: WorkUnit | None) -> tuple:
@@ -66,18 +69,32 @@ def _counts(period: AssessmentPeriod) -> tuple[dict, dict]:
     sizes: dict[tuple, dict] = {}
     for row in UnitPeriodSummary.objects.filter(period=period, unit_id__in=list(paths)).values_list(*fields).order_by():
         sizes[subtree_id(row[0])] = dict(zip([INDEX, *BANDS], row[1:], strict=True))
+    _add_verified(period, paths, sizes)
     by_path = {path: pk for pk, path in paths.items()}
     parts: dict[tuple, list] = defaultdict(list)
     for pk, path in paths.items():
         parent = by_path.get(path[: -WorkUnit.steplen]) if len(path) > WorkUnit.steplen else None
         parts[subtree_id(parent)].append(subtree_id(pk))
-    sizes[ORGANISATION] = {d: sum(sizes.get(c, {}).get(d, 0) for c in parts[ORGANISATION]) for d in [INDEX, *BANDS]}
+    sizes[ORGANISATION] = {d: sum(sizes.get(c, {}).get(d, 0) for c in parts[ORGANISATION]) for d in DIMENSIONS}
     for pk in paths:
         cell, own = subtree_id(pk), ("O", pk)
         mine = sizes.get(cell, {})
-        sizes[own] = {d: mine.get(d, 0) - sum(sizes.get(c, {}).get(d, 0) for c in parts[cell]) for d in [INDEX, *BANDS]}
+        sizes[own] = {d: mine.get(d, 0) - sum(sizes.get(c, {}).get(d, 0) for c in parts[cell]) for d in DIMENSIONS}
         parts[cell].append(own)
     return sizes, parts
+
+
+def _add_verified(period: AssessmentPeriod, paths: dict[int, str], sizes: dict) -> None:
+    """Each subtree's number of verified assessments (one query), into `sizes`: each unit's
+    own count added to it and to every unit above it."""
+    verified = Verification.objects.filter(period=period, state=Verification.State.DONE)
+    by_path = {path: pk for pk, path in paths.items()}
+    for pk in paths:
+        sizes.setdefault(subtree_id(pk), {})[VERIFIED] = 0
+    for unit_id, n in verified.values("unit_id").annotate(n=Count("pk")).values_list("unit_id", "n").order_by():
+        for ancestor in WorkUnit.chain_paths(paths.get(unit_id, "")):
+            if ancestor in by_path:
+                sizes[subtree_id(by_path[ancestor])][VERIFIED] += n
 
 
 def subtree_id(pk: int | None) -> tuple:
@@ -88,7 +105,7 @@ def _equations(sizes: dict, parts: dict) -> list[tuple]:
     """(total, [parts]) of (dimension, cell) pairs; a total of None is always known."""
     equations = []
     for total, cells in parts.items():
-        for dimension in [INDEX, *BANDS]:
+        for dimension in DIMENSIONS:
             equations.append(((dimension, total), [(dimension, c) for c in cells]))
     for cell in sizes:
         equations.append((None, [(band, cell) for band in BANDS]))  # a cell's counted is public
@@ -115,10 +132,10 @@ def protect(sizes: dict, parts: dict, minimum: int) -> frozenset:
             return
         hidden.add(item)
         queue.extend(containing[item])
-        if item[0] == INDEX:  # the bands of a hidden cell go with it
-            for band in BANDS:
-                if size((band, item[1])) > 0:
-                    hide((band, item[1]))
+        if item[0] == INDEX:  # the bands and verified figures of a hidden cell go with it
+            for dimension in [*BANDS, VERIFIED]:
+                if size((dimension, item[1])) > 0:
+                    hide((dimension, item[1]))
 
     for cell, dimensions in sizes.items():
         for dimension, n in dimensions.items():

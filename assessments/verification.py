@@ -14,17 +14,20 @@ import math
 import random
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import credibility, scoring
+from . import credibility, scoring, structure, summaries
 from .errors import ServiceError, StaleDraft
 from .models import (
     COUNTED_STATES,
     AssessmentPeriod,
+    PillarScore,
     Rating,
     SelfAssessment,
     Verification,
@@ -158,6 +161,7 @@ def verification_complete(*, verification: Verification, version: int, actor) ->
     locked.verifier = actor
     locked.version += 1
     locked.save()
+    summaries.rollups_touch(locked.period_id)  # cached figures of the period are stale now
     VerifiedPillarScore.objects.filter(verification=locked).delete()
     VerifiedPillarScore.objects.bulk_create(
         VerifiedPillarScore(verification=locked, pillar_id=pillar_id, score=float(score)) for pillar_id, score in sheet.pillar_scores.items()
@@ -173,3 +177,91 @@ def verified_sheet(ratings: list[Rating], scores: dict[int, int]) -> scoring.Sco
         weight, answers = pillars.setdefault(pillar.pk, (pillar.weight, []))
         answers.append((rating.indicator.weight, scores[rating.pk]))
     return scoring.score_sheet(pillars)
+
+
+# --- Figures: self and verified side by side -----------------------------------------------------
+
+
+@dataclass
+class VerifiedRollup:
+    """The verified assessments of a subtree in a period: how many, their self and verified
+    index sums, and per pillar (period pillar's framework pillar id) [n, self sum, verified sum]."""
+
+    counted: int = 0
+    self_sum: float = 0.0
+    verified_sum: float = 0.0
+    pillars: dict = field(default_factory=dict)
+    withheld: bool = False
+
+    @property
+    def shown(self) -> bool:
+        return self.counted >= settings.PRIVACY_MIN_GROUP and not self.withheld
+
+    @property
+    def self_mean(self) -> float | None:
+        return self.self_sum / self.counted if self.shown else None
+
+    @property
+    def verified_mean(self) -> float | None:
+        return self.verified_sum / self.counted if self.shown else None
+
+    @property
+    def gap(self) -> float | None:
+        """Self minus verified: how much the self-assessments ran high."""
+        return self.self_mean - self.verified_mean if self.shown else None
+
+    @property
+    def flagged(self) -> bool:
+        """The self index exceeds the verified index by more than VERIFICATION_GAP_FLAG."""
+        return self.gap is not None and self.gap > settings.VERIFICATION_GAP_FLAG
+
+    def pillar_gap(self, pillar_id: int) -> tuple[float, float, float] | None:
+        """(self mean, verified mean, gap) of one pillar, or None."""
+        n, self_sum, verified_sum = self.pillars.get(pillar_id, (0, 0.0, 0.0))
+        if not self.shown or not n:
+            return None
+        return self_sum / n, verified_sum / n, (self_sum - verified_sum) / n
+
+
+def verified_rollups(*, units: list, period: AssessmentPeriod) -> dict:
+    """{unit id: VerifiedRollup} of each of `units` (None: the organisation), each covering its
+    subtree in the period's tree: four queries however many units."""
+    done = Verification.objects.filter(period=period, state=Verification.State.DONE)
+    own: dict[int, VerifiedRollup] = defaultdict(VerifiedRollup)
+    for unit_id, n, self_sum, verified_sum in done.values("unit_id").annotate(
+        n=Count("pk"), s=Sum("assessment__index_score"), v=Sum("index_score")
+    ).values_list("unit_id", "n", "s", "v").order_by():
+        own[unit_id].counted, own[unit_id].self_sum, own[unit_id].verified_sum = n, self_sum or 0.0, verified_sum or 0.0
+    verified = VerifiedPillarScore.objects.filter(verification__in=done).values_list(
+        "verification__unit_id", "pillar__pillar_id"
+    ).annotate(n=Count("pk"), v=Sum("score")).order_by()
+    for unit_id, pillar_id, n, total in verified:
+        own[unit_id].pillars[pillar_id] = [n, 0.0, total]
+    selfs = PillarScore.objects.filter(assessment__verification__in=done).values_list(
+        "assessment__unit_id", "pillar__pillar_id"
+    ).annotate(s=Sum("score")).order_by()
+    for unit_id, pillar_id, total in selfs:
+        own[unit_id].pillars.setdefault(pillar_id, [0, 0.0, 0.0])[1] = total
+    tree = structure.PeriodTree(period)
+    paths = dict(tree.rows().values_list("id" if tree.live else "unit_id", "path"))
+    result = {}
+    for unit in units:
+        prefix = paths.get(unit.pk, None) if unit is not None else ""
+        total = VerifiedRollup()
+        if prefix is not None:
+            for unit_id, figures in own.items():
+                if paths.get(unit_id, "\0").startswith(prefix):
+                    _add(total, figures)
+        result[unit.pk if unit is not None else None] = total
+    return result
+
+
+def _add(total: VerifiedRollup, part: VerifiedRollup) -> None:
+    total.counted += part.counted
+    total.self_sum += part.self_sum
+    total.verified_sum += part.verified_sum
+    for pillar_id, (n, self_sum, verified_sum) in part.pillars.items():
+        sums = total.pillars.setdefault(pillar_id, [0, 0.0, 0.0])
+        sums[0] += n
+        sums[1] += self_sum
+        sums[2] += verified_sum

@@ -271,3 +271,33 @@ def test_verifying_through_the_page_logs_the_view_and_keeps_input_on_a_stale_sav
     assert fresh.state == "done" and fresh.index_score < 75
     autosave = client.post(f"/tim-penilai/{found.pk}/", data | {"version": fresh.version}, headers={"X-Requested-With": "fetch"})
     assert autosave.status_code == 400  # finished: nothing changes any more
+
+
+def verify_everything(found: Verification, score: int | None, actor) -> Verification:
+    """Decide every answer (adjusted to `score`, or agreed when None) and finish."""
+    ratings = Rating.objects.filter(assessment_id=found.assessment_id)
+    decisions = {r.pk: ("adjust", score, "Bukti kurang") if score else ("agree", None, "") for r in ratings}
+    found = verification.decisions_save(verification=found, version=found.version, decisions=decisions, actor=actor)
+    return verification.verification_complete(verification=found, version=found.version, actor=actor)
+
+
+def test_the_dashboard_shows_self_and_verified_figures_the_gap_and_the_flag(cast, period, client):
+    from assessments import periods
+
+    people = [cast.staff, cast.colleague] + [make_employee(f"a1-{i}", cast.tree.a1) for i in range(3)]
+    for person in people:
+        submitted_assessment(person, period, 4)
+    periods.period_close(period=period)
+    for assessment in SelfAssessment.objects.filter(period=period):
+        found = verification.verification_add(assessment=assessment, actor=cast.admin)
+        if found.state != "done":
+            found = verify_everything(found, 3 if assessment.employee != cast.staff else None, cast.admin)
+    client.force_login(cast.admin)
+    page = client.get("/unit/A1/", {"periode": period.code}).content.decode()
+    assert 'data-testid="verified-self">75,0<' in page
+    assert 'data-testid="verified-mean">55,0<' in page  # (75 + 4 × 50) / 5
+    assert 'data-testid="verified-gap">+20,0<' in page and 'data-testid="verified-flag"' in page
+    # One fewer verified: not enough to show.
+    Verification.objects.filter(assessment__employee=cast.staff).delete()
+    page = client.get("/unit/A1/", {"periode": period.code}).content.decode()
+    assert 'data-testid="verified-few"' in page and 'data-testid="verified-mean"' not in page

@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import disclosure, permissions, privacy, reminders, rollups, services, structure
+from .. import disclosure, permissions, privacy, reminders, rollups, services, structure, verification
 from ..db_router import dashboard_reads
 from ..models import AccessLog, AssessmentPeriod, AssessmentState, SelfAssessment, WorkUnit
 from ..scoring import Grade, rounded
@@ -147,8 +147,20 @@ def unit_dashboard(request, code):
         "trend": trend,
         "merged_codes": ", ".join(u.code for u in combined),
         "split_from": structure.split_from(unit),
-    }
+    } | verified_context(request.user, unit, period, pillars)
     return render(request, "assessments/unit_dashboard.html", context)
+
+
+def verified_context(user, unit, period, pillars) -> dict:
+    """The self and verified figures of the unit's verified assessments, where enough exist
+    and disclosure control allows (verification.VerifiedRollup)."""
+    figures = verification.verified_rollups(units=[unit], period=period)[unit.pk if unit else None]
+    figures.withheld = not disclosure.Disclosure(user, period).shows(disclosure.subtree(unit), disclosure.VERIFIED)
+    return {
+        "verified": figures,
+        "verified_pillars": [{"pillar": p, "figures": figures.pillar_gap(p.pillar_id)} for p in pillars],
+        "verified_flag_points": settings.VERIFICATION_GAP_FLAG,
+    }
 
 
 # "pilar-<id>" sorts by a pillar's column; ASCII digits only, and few of them: int() of "²" or of
