@@ -66,6 +66,17 @@ def assessment_returned(assessment: SelfAssessment) -> None:
     _send("assessments/email/returned_subject.txt", "assessments/email/returned.txt", context, [assessment.employee.user.email])
 
 
+def evidence_requested(assessment: SelfAssessment) -> None:
+    """The internal assessment team asks the person for evidence (verification)."""
+    context = {"assessment": assessment, "link": _link("assessments:result", assessment.pk)}
+    _send(
+        "assessments/email/evidence_requested_subject.txt",
+        "assessments/email/evidence_requested.txt",
+        context,
+        [assessment.employee.user.email],
+    )
+
+
 def assessment_approved(assessment: SelfAssessment) -> None:
     context = {"assessment": assessment, "link": _link("assessments:result", assessment.pk)}
     _send("assessments/email/approved_subject.txt", "assessments/email/approved.txt", context, [assessment.employee.user.email])

@@ -32,6 +32,7 @@ urlpatterns = [
     path("tim-penilai/tambah/", verification.verification_add, name="verify_add"),
     path("tim-penilai/sampel/<str:period_code>/", verification.sample_draw, name="verify_draw"),
     path("tim-penilai/<int:pk>/", verification.verification_page, name="verify"),
+    path("hasil/<int:pk>/bukti-verifikasi/<int:item_pk>/", verification.requested_evidence, name="requested_evidence"),
     path("rekap/", dashboards.organisation, name="organisation"),
     path("rekap/ekspor.xlsx", exports.organisation_export, name="organisation_export"),
 ]

@@ -15,6 +15,7 @@ import random
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from django.conf import settings
 from django.db import transaction
@@ -22,7 +23,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import credibility, scoring, structure, summaries
+from . import credibility, notifications, scoring, structure, summaries
 from .errors import ServiceError, StaleDraft
 from .models import (
     COUNTED_STATES,
@@ -35,6 +36,7 @@ from .models import (
     VerifiedPillarScore,
     VerifiedRating,
 )
+from .validators import evidence_extension
 
 
 def sample_size(n: int, fraction: float, minimum: int) -> int:
@@ -133,6 +135,9 @@ def decisions_save(*, verification: Verification, version: int, decisions: dict[
             verification=locked, rating_id=rating_id, defaults={"decision": decision, "score": score, "reason": reason.strip()}
         )
     waiting = locked.items.filter(decision=VerifiedRating.Decision.EVIDENCE).exists()
+    if waiting and locked.state != Verification.State.EVIDENCE:
+        assessment = SelfAssessment.objects.select_related("employee__user", "period").get(pk=locked.assessment_id)
+        transaction.on_commit(lambda: notifications.evidence_requested(assessment))
     locked.state = Verification.State.EVIDENCE if waiting else Verification.State.PENDING
     locked.version += 1
     locked.verifier = actor
@@ -265,3 +270,37 @@ def _add(total: VerifiedRollup, part: VerifiedRollup) -> None:
         sums[0] += n
         sums[1] += self_sum
         sums[2] += verified_sum
+
+
+@transaction.atomic
+def requested_evidence_add(*, item: VerifiedRating, upload, actor) -> VerifiedRating:
+    """The person adds the evidence the team asked for, while the verification is open; it
+    replaces the answer's file (the old one is deleted after the commit). The verification's
+    version moves on, so a team member's open tab reloads before deciding."""
+    locked = Verification.objects.select_for_update().get(pk=item.verification_id)
+    item = VerifiedRating.objects.select_related("rating").get(pk=item.pk)
+    if locked.state == Verification.State.DONE or item.decision != VerifiedRating.Decision.EVIDENCE:
+        raise ServiceError(_("The team is no longer asking for evidence on this answer."), code="not_asked")
+    rating = item.rating
+    old = rating.evidence.name if rating.evidence else ""
+    rating.evidence.save("evidence" + (evidence_extension(upload) or ""), upload, save=False)
+    rating.evidence_name = PurePath(upload.name).name[-255:]
+    rating.save(update_fields=["evidence", "evidence_name"])
+    locked.version += 1
+    locked.save(update_fields=["version"])
+    if old:
+        storage = Rating._meta.get_field("evidence").storage
+        transaction.on_commit(lambda: storage.delete(old))
+    return item
+
+
+def person_view(assessment: SelfAssessment) -> dict | None:
+    """What the person sees of their verification: the state, the verified index once done,
+    and each answer the team adjusted or asked evidence for, with its reason."""
+    found = Verification.objects.filter(assessment=assessment).first()
+    if found is None:
+        return None
+    items = found.items.filter(decision__in=[VerifiedRating.Decision.ADJUST, VerifiedRating.Decision.EVIDENCE]).select_related(
+        "rating__indicator__indicator"
+    ).order_by("rating__indicator__pillar__order", "rating__indicator__order")
+    return {"verification": found, "items": list(items), "open": found.state != Verification.State.DONE}

@@ -301,3 +301,30 @@ def test_the_dashboard_shows_self_and_verified_figures_the_gap_and_the_flag(cast
     Verification.objects.filter(assessment__employee=cast.staff).delete()
     page = client.get("/unit/A1/", {"periode": period.code}).content.decode()
     assert 'data-testid="verified-few"' in page and 'data-testid="verified-mean"' not in page
+
+
+def test_the_person_is_told_adds_the_evidence_asked_for_and_sees_the_reasons(cast, period, client, mailoutbox, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    assessment = submitted_assessment(cast.staff, period, 4)
+    found = verification.verification_add(assessment=assessment, actor=cast.admin)
+    first, second = Rating.objects.filter(assessment=assessment).order_by("pk")[:2]
+    with django_capture_on_commit_callbacks(execute=True):
+        found = verification.decisions_save(
+            verification=found, version=found.version, actor=cast.admin,
+            decisions={first.pk: ("evidence", None, "Unggah daftar hadir"), second.pk: ("adjust", 2, "Tidak sesuai bukti")},
+        )
+    assert [m.to for m in mailoutbox] == [["staff@example.go.id"]]
+    client.force_login(cast.staff.user)
+    page = client.get(f"/hasil/{assessment.pk}/").content.decode()
+    assert "Unggah daftar hadir" in page and "Tidak sesuai bukti" in page
+    item = VerifiedRating.objects.get(rating=first)
+    pdf = SimpleUploadedFile("hadir.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", content_type="application/pdf")
+    response = client.post(f"/hasil/{assessment.pk}/bukti-verifikasi/{item.pk}/", {"berkas": pdf})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert first.evidence and first.evidence_name == "hadir.pdf"
+    assert Verification.objects.get(pk=found.pk).version == found.version + 1
+    # Someone else cannot, and neither can the owner once the team has decided.
+    client.force_login(cast.colleague.user)
+    assert client.post(f"/hasil/{assessment.pk}/bukti-verifikasi/{item.pk}/", {"berkas": pdf}).status_code == 404

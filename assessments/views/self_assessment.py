@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import permissions, privacy, services, structure
+from .. import permissions, privacy, services, structure, verification
 from ..exports import csv_response
 from ..forms import AssessmentForm, SubmitForm
 from ..models import (
@@ -307,6 +307,8 @@ def result_context(request, assessment: SelfAssessment) -> dict:
         "chart": chart,
         "events": assessment.events.select_related("actor").all(),
         "can_review": permissions.can_approve(request.user, assessment),
+        # The person's own verification (the team's page has its own view of it).
+        "checked": verification.person_view(assessment) if assessment.employee.user_id == request.user.pk else None,
     }
 
 

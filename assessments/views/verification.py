@@ -199,3 +199,28 @@ def verification_page(request, pk):
 def employee_verifications(employee: Employee):
     """The person's finished verifications (their verified results)."""
     return Verification.objects.filter(assessment__employee=employee, state=Verification.State.DONE)
+
+
+@login_required
+@require_POST
+def requested_evidence(request, pk, item_pk):
+    """The owner uploads the evidence the team asked for on one answer."""
+    from django import forms
+
+    from ..forms import EvidenceField
+
+    assessment = permissions.get_assessment_for_user(request.user, pk)
+    if assessment.employee.user_id != request.user.pk:
+        raise Http404
+    item = get_object_or_404(VerifiedRating, pk=item_pk, verification__assessment=assessment)
+    field = EvidenceField(required=True)
+    try:
+        upload = field.clean(request.FILES.get("berkas"))
+        verification.requested_evidence_add(item=item, upload=upload, actor=request.user)
+    except forms.ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Evidence added. The assessment team will look at it."))
+    return redirect("assessments:result", assessment.pk)
