@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -68,7 +68,9 @@ def verification_queue(request):
         rows = rows.filter(flagged=True)
     if filters["unit"]:
         rows = rows.filter(Q(unit__code__iexact=filters["unit"]) | Q(unit__name__icontains=filters["unit"]))
-    rows = rows.select_related("assessment__employee", "unit", "period").order_by("state", "unit__path", "assessment__employee__full_name")
+    # What is still to do comes first: to verify, waiting for evidence, then verified.
+    first = Case(*(When(state=state, then=Value(n)) for n, state in enumerate(Verification.State.values)), output_field=IntegerField())
+    rows = rows.select_related("assessment__employee", "unit", "period").order_by(first, "unit__path", "assessment__employee__full_name")
     page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     draws = period.draws.select_related("drawn_by") if period else []
     return render(request, "assessments/verify_queue.html", {

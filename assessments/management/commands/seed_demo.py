@@ -9,18 +9,22 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from assessments import periods, summaries
+from assessments import periods, permissions, summaries, verification
 from assessments.models import (
     AssessmentPeriod,
     AssessmentState,
     Employee,
     Indicator,
     Pillar,
+    Rating,
     SupervisorAssignment,
+    Verification,
+    VerifierAssignment,
     WorkUnit,
 )
 from assessments.synthetic import (
@@ -171,7 +175,7 @@ class Command(BaseCommand):
             self._load()
         self.stdout.write(self.style.SUCCESS(
             f"Demo loaded: {WorkUnit.objects.count()} units, {Employee.objects.count()} staff, "
-            f"{AssessmentPeriod.objects.count()} periods. Logins: admin, atasan, pegawai (password {DEMO_PASSWORD})."
+            f"{AssessmentPeriod.objects.count()} periods. Logins: admin, atasan, pegawai, penilai (password {DEMO_PASSWORD})."
         ))
 
     def _load(self):
@@ -216,8 +220,34 @@ class Command(BaseCommand):
             SupervisorAssignment(employee=head, unit=units[code]) for code, head in heads.items()
         )
         User.objects.create_superuser("admin", "admin@demo.kemendagri.go.id", DEMO_PASSWORD, first_name="Admin Kepegawaian")
+        # The internal assessment team: one member with the whole organisation in scope.
+        penilai = User.objects.create_user("penilai", "penilai@demo.kemendagri.go.id", DEMO_PASSWORD, first_name="Tim Penilai Internal")
+        penilai.groups.add(Group.objects.get(name=permissions.VERIFIER_GROUP))
+        VerifierAssignment.objects.create(user=penilai, unit=units[ROOT_CODE])
 
         self._assessments(rng, units, employees, heads, pegawai)
+        self._verifications(rng, penilai)
+
+    def _verifications(self, rng, penilai):
+        """Most of each closed period's sample verified: mostly agreed, some answers marked
+        down with a reason (self-ratings run high), a few still waiting for evidence."""
+        reasons = ["Bukti tidak menunjukkan kegiatan tersebut.", "Dokumen yang diunggah tidak sesuai pernyataan.", "Tidak ada bukti pendukung."]
+        for found in Verification.objects.filter(period__status=AssessmentPeriod.Status.CLOSED).order_by("pk"):
+            roll = rng.random()
+            if roll > 0.8:
+                continue  # still to verify
+            ratings = list(Rating.objects.filter(assessment_id=found.assessment_id).order_by("pk"))
+            decisions = {}
+            for rating in ratings:
+                if rating.score and rating.score > 1 and rng.random() < 0.3:
+                    decisions[rating.pk] = ("adjust", rating.score - 1, rng.choice(reasons))
+                else:
+                    decisions[rating.pk] = ("agree", None, "")
+            if roll > 0.75:
+                decisions[ratings[0].pk] = ("evidence", None, "Mohon unggah bukti kegiatan (daftar hadir atau foto).")
+            found = verification.decisions_save(verification=found, version=found.version, decisions=decisions, actor=penilai)
+            if roll <= 0.75:
+                verification.verification_complete(verification=found, version=found.version, actor=penilai)
 
     def _assessments(self, rng, units, employees, heads, pegawai):
         today = timezone.localdate()
