@@ -135,3 +135,18 @@ def unit_signals(means: dict[int, float], previous: dict[int, float]) -> dict[in
         if signals:
             found[unit_id] = signals
     return found
+
+
+def rows_signals(rows) -> dict[int, list[Signal]]:
+    """The unit-level signals of roll-up rows (rollups.Rollup with `.previous`), each unit
+    compared with the units of its own level among the rows."""
+    found: dict[int, list[Signal]] = {}
+    by_depth: dict[int, list] = {}
+    for row in rows:
+        if row.index_mean is not None:
+            by_depth.setdefault(row.unit.depth, []).append(row)
+    for level in by_depth.values():
+        means = {row.unit.pk: row.index_mean for row in level}
+        previous = {row.unit.pk: row.previous.index_mean for row in level if row.previous is not None and row.previous.index_mean is not None}
+        found |= unit_signals(means, previous)
+    return found

@@ -85,6 +85,7 @@ def test_the_figures_are_the_roll_ups_of_each_unit(admin_client, scene):
             shown_index = score(rollup.index_mean) if rollup.has_data else "belum ada data"
             assert texts == [
                 str(rollup.counted), str(rollup.expected), score(rollup.participation), shown_index, change(rollup.index_change),
+                "–", "",  # verified index and gap: nothing verified here
                 *[score(rollup.pillar_mean(p.pillar_id)) for p in pillars],
             ], rollup.unit.code
             single = rollups.unit_rollup(unit=rollup.unit, period=period, previous=previous)
@@ -98,7 +99,8 @@ def test_a_few_figures_by_hand(admin_client, scene):
     rows = {code: [text for _cls, text in cells] for code, cells in rows_of(page).items()}
     # A1: (83.33 + 75) / 2 = 79.2 against 50.0 before; AK (0 + 75) / 2 = 37.5; NT (100 + 75) / 2
     assert rows["A1"][1:6] == ["2", "2", "100,0", "79,2", "+29,2"]
-    assert rows["A1"][6] == "37,5" and rows["A1"][7] == "87,5"
+    assert rows["A1"][6:8] == ["–", ""]  # nothing verified yet
+    assert rows["A1"][8] == "37,5" and rows["A1"][9] == "87,5"
     # A: + the supervisor's 50: 69.4
     assert rows["A"][1:6] == ["3", "3", "100,0", "69,4", "+19,4"]
     # B: 100, its supervisor expected but not started; nothing before
@@ -115,7 +117,7 @@ def test_cells_are_coloured_by_grade_band(admin_client, scene):
     rows = rows_of(admin_client.get("/rekap/").content.decode())
     classes = {code: [cls for cls, _text in cells] for code, cells in rows.items()}
     order = [p.pillar.code for p in period.pillars.order_by("order")]
-    ak, nt = 6 + order.index("AK"), 6 + order.index("NT")
+    ak, nt = 8 + order.index("AK"), 8 + order.index("NT")  # after the change and the two verified cells
     assert "grade-baik" in classes["A1"][4].split()  # index 79.2
     assert "grade-sangat_kurang" in classes["A1"][ak].split()  # AK 37.5
     assert "grade-baik" in classes["A1"][nt].split()  # NT 87.5
@@ -127,7 +129,7 @@ def test_cells_are_coloured_by_grade_band(admin_client, scene):
         for position, code in enumerate(order):
             mean = rollup.pillar_mean(pillar_id(code))
             if mean is not None:
-                assert f"grade-{band(mean)}" in classes[rollup.unit.code][6 + position].split()
+                assert f"grade-{band(mean)}" in classes[rollup.unit.code][8 + position].split()
 
 
 def test_the_comparison_period_changes_the_change_column(admin_client, scene):
@@ -177,12 +179,13 @@ def test_the_xlsx_export_has_an_indonesian_header_and_one_row_per_unit(admin_cli
     assert rows[0] == [
         "Kode unit", "Unit kerja", "Tingkat", "Penilaian terhitung", "Pegawai wajib menilai", "Partisipasi (%)",
         "Indeks integritas", "Predikat", *pillars, f"Indeks {previous}", "Perubahan",
+        "Penilaian terverifikasi", "Indeks terverifikasi", "Mandiri − terverifikasi",
     ]
     assert [row[0] for row in rows[1:]] == ["ROOT", "A", "A1", "B", "C"]
     by_code = {row[0]: row for row in rows[1:]}
     assert by_code["A1"][1:8] == ["    Subdirektorat A1", 3, 2, 2, 100.0, 79.2, "Baik"]
     assert by_code["A1"][8 + pillars.index("Anti-Korupsi")] == 37.5
-    assert by_code["A1"][-2:] == [50.0, 29.2]
+    assert by_code["A1"][-5:] == [50.0, 29.2, 0, None, None]  # nothing verified yet
     assert by_code["C"][3:8] == [0, 1, 0.0, None, None]  # no index, no grade: empty cells
     assert by_code["ROOT"][3:7] == [4, 6, 66.7, 77.1]
 
@@ -191,8 +194,8 @@ def test_the_xlsx_export_follows_the_filters(admin_client, scene):
     _period, _previous, older = scene
     rows = read_xlsx(admin_client.get(f"/rekap/ekspor.xlsx?tingkat=2&banding={older.code}"))
     assert [row[0] for row in rows[1:]] == ["ROOT", "A", "B", "C"]
-    assert rows[0][-2] == f"Indeks {older}"
-    assert {row[0]: row for row in rows[1:]}["A"][-1] == 44.4  # 69.4 against 25.0
+    assert rows[0][-5] == f"Indeks {older}"
+    assert {row[0]: row for row in rows[1:]}["A"][-4] == 44.4  # 69.4 against 25.0
 
 
 def test_the_page_links_the_export_with_the_same_filters(admin_client, scene):
@@ -208,8 +211,8 @@ def test_the_page_links_the_export_with_the_same_filters(admin_client, scene):
 # and the period's pillars: 8 for the export; the page adds the count of units (it shows 100
 # units a page) and the organisation total (two reads of the root rows). The header's roles
 # come from the session.
-QUERIES_HTML = 11
-QUERIES_XLSX = 8
+QUERIES_HTML = 15  # 11, and 4 for the verified figures (verification.verified_rollups)
+QUERIES_XLSX = 12  # 8, and 4 for the verified figures
 
 
 @pytest.fixture

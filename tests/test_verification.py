@@ -4,6 +4,8 @@ the verified index (equal to a hand computation), two tabs, and the team's scope
 
 import datetime
 import random
+import re
+from types import SimpleNamespace
 from fractions import Fraction
 
 import pytest
@@ -297,6 +299,9 @@ def test_the_dashboard_shows_self_and_verified_figures_the_gap_and_the_flag(cast
     assert 'data-testid="verified-self">75,0<' in page
     assert 'data-testid="verified-mean">55,0<' in page  # (75 + 4 × 50) / 5
     assert 'data-testid="verified-gap">+20,0<' in page and 'data-testid="verified-flag"' in page
+    rekap = client.get("/rekap/", {"periode": period.code}).content.decode()
+    a1 = re.search(r'<tr data-unit="A1">(.*?)</tr>', rekap, re.S).group(1)
+    assert re.search(r'data-col="verified">55,0 <small class="text-muted">\(5\)</small>', a1) and 'data-testid="gap-flag"' in a1
     # One fewer verified: not enough to show.
     Verification.objects.filter(assessment__employee=cast.staff).delete()
     page = client.get("/unit/A1/", {"periode": period.code}).content.decode()
@@ -328,3 +333,15 @@ def test_the_person_is_told_adds_the_evidence_asked_for_and_sees_the_reasons(cas
     # Someone else cannot, and neither can the owner once the team has decided.
     client.force_login(cast.colleague.user)
     assert client.post(f"/hasil/{assessment.pk}/bukti-verifikasi/{item.pk}/", {"berkas": pdf}).status_code == 404
+
+
+def test_unit_signals_compare_units_of_the_same_level():
+    def row(pk, depth, mean, before=None):
+        unit = SimpleNamespace(pk=pk, depth=depth)
+        return SimpleNamespace(unit=unit, index_mean=mean, previous=SimpleNamespace(index_mean=before))
+
+    rows = [row(1, 1, 99)] + [row(10 + i, 3, 60 + i % 3) for i in range(9)] + [row(30, 3, 96), row(31, 3, 70, before=50)]
+    found = credibility.rows_signals(rows)
+    assert [s.code for s in found[30]] == ["unit_high"]
+    assert [s.code for s in found[31]] == ["unit_jump"]
+    assert 1 not in found  # alone on its level

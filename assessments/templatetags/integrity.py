@@ -138,9 +138,13 @@ def grade_label(code: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_change=False):
+def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_change=False, verified=None, signals=None):
     """The body rows of a roll-up table: direct sub-units of `top` (with a row for its own
     staff), or an indented tree below `top` (the whole organisation when None).
+
+    With `verified` ({unit id: verification.VerifiedRollup}) two more cells, the verified
+    index and the gap (flagged over VERIFICATION_GAP_FLAG); with `signals` ({unit id:
+    [credibility.Signal]}) a marker by the name of a unit with a credibility signal.
 
     Built in Python rather than with template tags: a province's tree has thousands of rows of
     a dozen cells each, and this is what keeps those pages within their time budget.
@@ -175,10 +179,23 @@ def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_cha
         if show_change:
             text, css = _signed(row.index_change)
             cells.append(f'<td class="num small {css}">{text}</td>')
+        if verified is not None:
+            cells.append(_verified_cells(verified.get(unit.pk)))
         for pillar in pillars:
             value = row.pillar_mean(pillar.pillar_id)
             css = f" grade-{grade_for(value).value}" if value is not None else ""
             cells.append(f'<td class="num{css}">{score(value)}</td>')
+        if signals and unit.pk in signals:
+            titles = escape("; ".join(f"{s.label}: {s.explanation}" for s in signals[unit.pk]))
+            cells[0] = cells[0].replace("</td>", f' <span class="badge text-bg-warning" title="{titles}" data-testid="unit-signal">{escape(_("signal"))}</span></td>', 1)
         cells.append("</tr>")
         lines.append("".join(cells))
     return mark_safe("\n".join(lines))  # noqa: S308 - every text above is escaped
+
+
+def _verified_cells(figures) -> str:
+    """The verified index (with n) and the gap of one row, "–" where too few are verified."""
+    if figures is None or figures.verified_mean is None:
+        return '<td class="num">–</td><td class="num"></td>'
+    flag = f' <span class="badge text-bg-warning" data-testid="gap-flag">{escape(_("check"))}</span>' if figures.flagged else ""
+    return f'<td class="num" data-col="verified">{score(figures.verified_mean)} <small class="text-muted">({figures.counted})</small></td><td class="num">{_signed(figures.gap)[0]}{flag}</td>'

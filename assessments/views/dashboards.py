@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import disclosure, permissions, privacy, reminders, rollups, services, structure, verification
+from .. import credibility, disclosure, permissions, privacy, reminders, rollups, services, structure, verification
 from ..db_router import dashboard_reads
 from ..models import AccessLog, AssessmentPeriod, AssessmentState, SelfAssessment, WorkUnit
 from ..scoring import Grade, rounded
@@ -341,10 +341,15 @@ def organisation(request):
     context = organisation_for_user(request)
     period, compare = context["period"], context["compare"]
     page = Paginator(context["units"], TREE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = rollups.rollups_of(units=context["tree"].units(page.object_list), period=period, previous=compare)
     context |= {
-        "rows": rollups.rollups_of(units=context["tree"].units(page.object_list), period=period, previous=compare),
+        "rows": rows,
+        "verified": verification.verified_rollups(units=[r.unit for r in rows], period=period),
+        "signals": credibility.rows_signals(rows),
         "page": page,
         "query": query_without_page(request),
         "total": rollups.unit_rollup(unit=None, period=period, previous=compare),
+        "privacy_min": settings.PRIVACY_MIN_GROUP,
+        "gap_points": settings.VERIFICATION_GAP_FLAG,
     }
     return render(request, "assessments/organisation.html", context)

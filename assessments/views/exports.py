@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .. import disclosure, privacy, rollups
+from .. import disclosure, privacy, rollups, verification
 from ..db_router import dashboard_reads
 from ..exports import csv_response, xlsx_response
 from ..models import AccessLog, AssessmentState
@@ -33,6 +33,12 @@ def _rollup_line(row, pillars, *, compare=None, indent: bool = False, top=None) 
     if compare:
         line += [rounded(row.previous.index_mean), rounded(row.index_change)]
     return line
+
+
+def _verified_line(figures) -> list:
+    """The verified assessments of a unit: how many, their mean verified index and the gap
+    (empty below the minimum; verification.VerifiedRollup)."""
+    return [figures.counted, rounded(figures.verified_mean), rounded(figures.gap)]
 
 
 def _download(fmt: str, filename: str, title: str, header, body):
@@ -97,7 +103,8 @@ def organisation_export(request):
     choice = organisation_for_user(request)
     period, compare, pillars = choice["period"], choice["compare"], choice["pillars"]
     rows = rollups.rollups_of(units=choice["tree"].units(choice["units"]), period=period, previous=compare)
+    verified = verification.verified_rollups(units=[r.unit for r in rows], period=period)
     with translation.override("id"):
-        header = _rollup_header(pillars, compare)
-        body = [_rollup_line(r, pillars, compare=compare, indent=True) for r in rows]
+        header = _rollup_header(pillars, compare) + [_("Verified assessments"), _("Verified index"), _("Self − verified")]
+        body = [_rollup_line(r, pillars, compare=compare, indent=True) + _verified_line(verified[r.unit.pk]) for r in rows]
         return xlsx_response(f"rekap-instansi_{period.code}", f"Rekap {period.code}", header, body)
