@@ -173,7 +173,7 @@ def test_an_adjustment_needs_a_reason_and_asking_for_evidence_waits(cast, period
         verification.decisions_save(verification=v, version=v.version, decisions={first.pk: ("adjust", 2, " ")}, actor=cast.admin)
     v = verification.decisions_save(verification=v, version=v.version, decisions={first.pk: ("evidence", None, "Mohon unggah SK")}, actor=cast.admin)
     assert v.state == "evidence"
-    with pytest.raises(ServiceError, match="perlu keputusan|need a decision"):
+    with pytest.raises(ServiceError, match="memerlukan keputusan"):
         verification.verification_complete(verification=v, version=v.version, actor=cast.admin)
     assert VerifiedRating.objects.get(rating=first).reason == "Mohon unggah SK"
 
