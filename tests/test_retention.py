@@ -4,9 +4,11 @@ pillar scores, each person's index and grade, return notes) and keeps who took p
 figure: the dashboards, the Rekap and the exports of such a period show the same numbers after
 it as before."""
 
+import csv
 import datetime
 import io
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -29,7 +31,7 @@ from assessments.models import (
 )
 from assessments.synthetic import AssessmentSpec, bulk_create_assessments
 
-from .conftest import create_period, make_employee, past_assessment
+from .conftest import create_period, log_in, make_employee, past_assessment
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -272,3 +274,124 @@ def test_a_run_that_fails_part_way_keeps_what_it_finished_and_records_it(old, mo
 def test_nothing_to_do_is_said_and_recorded(cast, previous_period):
     assert "No period is past retention" in run("--dry-run")
     assert RetentionRun.objects.get().periods == []
+
+
+# --- The figures stay -------------------------------------------------------------------------------------
+
+
+def figures_shown(page: str) -> list[str]:
+    """The numbers a page shows: every table's text and every data-testid cell, as text."""
+    tables = [re.sub(r"<[^>]+>", " ", table) for table in re.findall(r"<table.*?</table>", page, re.S)]
+    cells = re.findall(r'data-testid="([^"]+)"[^>]*>([^<]*)<', page)
+    return [" ".join(text.split()) for text in tables] + [f"{name}={value.strip()}" for name, value in cells]
+
+
+def test_dashboards_rekap_exports_and_trends_show_the_same_figures_after(client, cast, old, previous_period):
+    period, _files, _late = old
+    pages = [
+        f"/unit/ROOT/?periode={period.code}",
+        f"/unit/A/?periode={period.code}",
+        f"/unit/ROOT/sub-unit/?periode={period.code}",
+        f"/unit/ROOT/sub-unit/?periode={period.code}&tampilan=pohon",
+        f"/rekap/?periode={period.code}",
+        f"/unit/ROOT/?periode={previous_period.code}",  # its trend and its change against earlier periods
+        f"/rekap/?periode={previous_period.code}&banding={period.code}",
+    ]
+    exports = [f"/unit/ROOT/ekspor/sub-unit.csv?periode={period.code}"]
+    client.force_login(cast.admin)
+
+    def read():
+        shown = {url: figures_shown(client.get(url).content.decode()) for url in pages}
+        return shown | {url: client.get(url).content.decode() for url in exports}
+
+    before = read()
+    assert "counted=6" not in before[pages[0]] and "counted=5" in before[pages[0]]
+    assert "index-mean=65,0" in before[pages[0]]  # (75 + 100 + 50 + 25 + 75) / 5
+    run("--yes")
+    assert read() == before
+
+
+def test_summaries_check_skips_the_period_and_summary_rebuild_refuses_it(old):
+    period, _files, _late = old
+    run("--yes")
+    out = io.StringIO()
+    call_command("summaries_check", stdout=out)
+    assert f"{period.code}: skipped, its individual answers were deleted under the retention rule" in out.getvalue()
+    assert "is exact; 1 period(s) skipped" in out.getvalue()
+    figures = figures_of(period)
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="Nothing rebuilt"):
+        call_command("summary_rebuild", "--closed", "--yes", "--period", period.code, stdout=io.StringIO(), stderr=err)
+    assert f"{period.code}: refused, its individual answers were deleted under the retention rule" in err.getvalue()
+    call_command("summary_rebuild", "--closed", "--yes", stdout=io.StringIO(), stderr=io.StringIO())  # the others still rebuild
+    with pytest.raises(summaries.AnswersDeleted):
+        summaries.summary_rebuild(period=period, closed=True)
+    assert figures_of(period) == figures
+
+
+# --- What people see after -------------------------------------------------------------------------------
+
+
+def test_the_result_page_says_the_answers_were_deleted(client, cast, old):
+    period, _files, _late = old
+    mine = SelfAssessment.objects.get(employee=cast.staff, period=period)
+    run("--yes")
+    assert log_in(client, "staff")
+    page = client.get(f"/hasil/{mine.pk}/").content.decode()
+    assert 'data-testid="answers-deleted"' in page
+    assert "telah dihapus" in page and "5 tahun" in page
+    assert 'data-testid="index"' not in page and 'data-testid="pillar-table"' not in page and "Catatan:" not in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get(f"/hasil/{mine.pk}/").content.decode()
+    assert "were deleted on" in page and "kept for 5 years" in page
+    client.force_login(cast.supervisor.user)  # the review page shows the same
+    assert client.get(f"/tinjau/{mine.pk}/").status_code == 200
+
+
+def test_my_data_and_its_csv_say_so(client, cast, old, previous_period):
+    period, _files, _late = old
+    run("--yes")
+    client.force_login(cast.staff.user)
+    page = client.get("/data-saya/").content.decode()
+    assert page.count('data-testid="answers-deleted"') == 1 and "telah dihapus" in page
+    rows = list(csv.reader(io.StringIO(client.get("/data-saya/unduh.csv").content.decode("utf-8-sig")), delimiter=";"))
+    old_rows = [row for row in rows if row[2] == period.code]
+    assert len(old_rows) == 1
+    assert old_rows[0][5] == "" and "telah dihapus" in old_rows[0][12]
+    assert any(row[2] == previous_period.code for row in rows)  # the recent period's answers are all there
+    page = client.get("/penilaian/").content.decode()
+    assert 'data-testid="answers-deleted"' in page
+
+
+def test_the_staff_table_and_its_export_show_no_score(client, cast, old):
+    period, _files, _late = old
+    run("--yes")
+    client.force_login(cast.supervisor.user)
+    page = client.get(f"/unit/A/pegawai/?periode={period.code}&semua=1").content.decode()
+    table = page[page.index('data-testid="staff-table"') : page.index("</table>", page.index('data-testid="staff-table"'))]
+    assert "Siti Staf" in table and "Disetujui" in table
+    assert 'class="badge grade-' not in table and not re.search(r'data-label="Indeks">\s*\d', table)
+    rows = list(csv.reader(io.StringIO(client.get(f"/unit/A/ekspor/pegawai.csv?periode={period.code}&semua=1").content.decode("utf-8-sig")), delimiter=";"))
+    assert [row[5:7] for row in rows[1:]] == [["", ""]] * 3
+
+
+def test_a_later_result_page_shows_no_change_against_a_cleared_period(client, cast, old):
+    period, _files, _late = old
+    later = create_period(period.year, 3, status="closed")
+    mine = past_assessment(cast.staff, later, 4)
+    retention.period_answers_delete(period=period)  # the later one is past retention too, but kept here
+    client.force_login(cast.staff.user)
+    page = client.get(f"/hasil/{mine.pk}/").content.decode()
+    assert 'data-testid="index">75,0' in page
+    assert "Periode sebelumnya" not in page
+
+
+def test_the_admin_assessment_pages_still_open(client, cast, old):
+    period, _files, late = old
+    mine = SelfAssessment.objects.get(employee=cast.staff, period=period)
+    run("--yes")
+    client.force_login(cast.admin)
+    assert client.get("/admin/assessments/selfassessment/").status_code == 200
+    assert client.get(f"/admin/assessments/selfassessment/{mine.pk}/change/").status_code == 200
+    assert client.get(f"/admin/assessments/assessmentperiod/{period.pk}/change/").status_code == 200
+    assert client.get("/admin/assessments/assessmentevent/").status_code == 200
