@@ -135,7 +135,7 @@ def assessment_save_draft(
         assessment.save(update_fields=["version", "unit", "updated_at"])
         if created:
             _log(assessment, actor, from_state, AssessmentState.DRAFT)
-        transaction.on_commit(lambda: _delete_files(stale_files))
+        transaction.on_commit(lambda: evidence_files_delete(stale_files))
     return assessment
 
 
@@ -206,7 +206,9 @@ def _rating_fill(rating: Rating, answer: Answer) -> list[str]:
     return replaced
 
 
-def _delete_files(names: Iterable[str]) -> None:
+def evidence_files_delete(names: Iterable[str]) -> None:
+    """Delete evidence files from the private storage; a file already gone is no error. Call
+    it through transaction.on_commit: a rolled-back change keeps its files."""
     storage = Rating._meta.get_field("evidence").storage
     for name in names:
         storage.delete(name)
