@@ -308,6 +308,11 @@ def _lock_submitted(assessment: SelfAssessment) -> SelfAssessment:
             % {"state": AssessmentState(locked.state).label.lower()},
             code="not_submitted",
         )
+    if locked.period.personal_data_removed_at is not None:
+        raise ServiceError(
+            _("The answers of this assessment were deleted under the retention rule: there is nothing left to review."),
+            code="answers_deleted",
+        )
     return locked
 
 

@@ -395,3 +395,21 @@ def test_the_admin_assessment_pages_still_open(client, cast, old):
     assert client.get(f"/admin/assessments/selfassessment/{mine.pk}/change/").status_code == 200
     assert client.get(f"/admin/assessments/assessmentperiod/{period.pk}/change/").status_code == 200
     assert client.get("/admin/assessments/assessmentevent/").status_code == 200
+
+
+def test_an_assessment_whose_answers_are_deleted_can_no_longer_be_approved(old, cast, client):
+    from assessments import permissions
+
+    period, _files, _late = old
+    submitted = SelfAssessment.objects.get(period=period, employee=cast.other)
+    SelfAssessment.objects.filter(pk=submitted.pk).update(state="submitted")
+    submitted.refresh_from_db()
+    assert permissions.can_approve(cast.sibling_supervisor.user, submitted)
+    run("--yes")
+    submitted = SelfAssessment.objects.select_related("period", "unit", "employee").get(pk=submitted.pk)
+    assert not permissions.can_approve(cast.sibling_supervisor.user, submitted)
+    client.force_login(cast.sibling_supervisor.user)
+    assert client.post(f"/tinjau/{submitted.pk}/setujui/").status_code == 302
+    assert SelfAssessment.objects.get(pk=submitted.pk).state == "submitted"
+    staff = client.get("/unit/B/pegawai/", {"periode": period.code}).content.decode()
+    assert 'name="pilih"' not in staff
