@@ -369,6 +369,12 @@ class AssessmentPeriod(models.Model):
         again (docs/RULES.md, history)."""
         return self.status == self.Status.CLOSED
 
+    @property
+    def answers_deleted(self) -> bool:
+        """Its individual answers (ratings, notes, evidence, each person's scores) were deleted
+        under the retention rule (retention.py); its assessments and figures remain."""
+        return self.personal_data_removed_at is not None
+
     def accepts_entries(self, today: datetime.date | None = None) -> bool:
         """Return True while staff may save and submit: opened, and today within its dates."""
         today = today or timezone.localdate()
@@ -824,6 +830,33 @@ class AccessLog(models.Model):
     def __str__(self):
         whose = self.employee if self.employee_id else self.unit
         return f"{self.at:%Y-%m-%d %H:%M} {self.viewer} → {whose}"
+
+
+class RetentionRun(models.Model):
+    """A run of `manage.py retention_apply` (retention.retention_apply), dry or real: when, the
+    rule in force, and per period what it deleted (or, dry, would delete). Written by the
+    command (no actor: it runs from cron), read by admins."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    dry_run = models.BooleanField(_("dry run"))
+    retention_years = models.PositiveSmallIntegerField(_("retention (years)"))
+    # One entry per period: {"period": "2019-Q1", "closes_on": "2019-03-31", "assessments": n,
+    # "ratings": n, "evidence_files": n, "pillar_scores": n, "notes": n}.
+    periods = models.JSONField(_("periods"), default=list, blank=True)
+    assessments = models.PositiveIntegerField(_("assessments"), default=0)
+    ratings = models.PositiveIntegerField(_("ratings"), default=0)
+    evidence_files = models.PositiveIntegerField(_("evidence files"), default=0)
+    pillar_scores = models.PositiveIntegerField(_("pillar scores"), default=0)
+    notes = models.PositiveIntegerField(_("return notes"), default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("retention run")
+        verbose_name_plural = _("retention runs")
+
+    def __str__(self):
+        codes = ", ".join(entry["period"] for entry in self.periods) or "-"
+        return f"{self.at:%Y-%m-%d %H:%M} · {codes}"
 
 
 class ReminderLog(models.Model):

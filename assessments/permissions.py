@@ -173,7 +173,11 @@ def viewable_assessments(user, prefix: str = "", period: AssessmentPeriod | None
 def approvable_assessments(user, prefix: str = "", period: AssessmentPeriod | None = None) -> Q:
     """The queryset twin of `can_approve`."""
     submitted = Q(**{f"{prefix}state": AssessmentState.SUBMITTED})
-    return submitted & _in_scope_q(user, prefix, period) & _reviewed_q(user, prefix, period) & ~_own_q(user, prefix)
+    if period is not None:
+        kept = Q() if period.personal_data_removed_at is None else Q(**{f"{prefix}pk": None})
+    else:
+        kept = Q(**{f"{prefix}period__personal_data_removed_at__isnull": True})
+    return submitted & kept & _in_scope_q(user, prefix, period) & _reviewed_q(user, prefix, period) & ~_own_q(user, prefix)
 
 
 def scope_roots(user) -> list[WorkUnit]:
@@ -236,10 +240,15 @@ def can_return(user, assessment: SelfAssessment) -> bool:
 
 
 def can_approve(user, assessment: SelfAssessment) -> bool:
-    """The one rule for approving or returning: a submitted assessment the user may review.
+    """The one rule for approving or returning: a submitted assessment the user may review,
+    whose answers have not been deleted under the retention rule.
     Views and templates ask this (a flag in the context); `approvable_assessments` is its
     queryset twin for the staff table."""
-    return assessment.state == AssessmentState.SUBMITTED and can_review(user, assessment)
+    return (
+        assessment.state == AssessmentState.SUBMITTED
+        and assessment.period.personal_data_removed_at is None  # nothing left to judge it by
+        and can_review(user, assessment)
+    )
 
 
 def get_assessment_for_reviewer(user, pk: int) -> SelfAssessment:

@@ -135,7 +135,7 @@ def assessment_save_draft(
         assessment.save(update_fields=["version", "unit", "updated_at"])
         if created:
             _log(assessment, actor, from_state, AssessmentState.DRAFT)
-        transaction.on_commit(lambda: _delete_files(stale_files))
+        transaction.on_commit(lambda: evidence_files_delete(stale_files))
     return assessment
 
 
@@ -206,7 +206,9 @@ def _rating_fill(rating: Rating, answer: Answer) -> list[str]:
     return replaced
 
 
-def _delete_files(names: Iterable[str]) -> None:
+def evidence_files_delete(names: Iterable[str]) -> None:
+    """Delete evidence files from the private storage; a file already gone is no error. Call
+    it through transaction.on_commit: a rolled-back change keeps its files."""
     storage = Rating._meta.get_field("evidence").storage
     for name in names:
         storage.delete(name)
@@ -305,6 +307,11 @@ def _lock_submitted(assessment: SelfAssessment) -> SelfAssessment:
             _("Only a submitted assessment can be reviewed; this one is %(state)s.")
             % {"state": AssessmentState(locked.state).label.lower()},
             code="not_submitted",
+        )
+    if locked.period.personal_data_removed_at is not None:
+        raise ServiceError(
+            _("The answers of this assessment were deleted under the retention rule: there is nothing left to review."),
+            code="answers_deleted",
         )
     return locked
 

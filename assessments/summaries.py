@@ -51,6 +51,23 @@ def period_figures_writable(period_id: int) -> None:
         raise FiguresFrozen(_("%(period)s is closed: its figures are final.") % {"period": closed}, code="period_closed")
 
 
+class AnswersDeleted(ServiceError):
+    """The period's individual answers were deleted under the retention rule (retention.py):
+    its summary rows are all that is left of its figures and cannot be recomputed."""
+
+
+def period_recomputable(period: AssessmentPeriod) -> None:
+    """Raise AnswersDeleted when `period`'s summary rows can no longer be recomputed from its
+    assessments (their answers were deleted under the retention rule). Asks the database, not
+    the instance, which may have been read before the deletion."""
+    if AssessmentPeriod.objects.filter(pk=period.pk, personal_data_removed_at__isnull=False).exists():
+        raise AnswersDeleted(
+            _("The individual answers of %(period)s were deleted under the retention rule: its figures can no longer be recomputed.")
+            % {"period": period},
+            code="answers_deleted",
+        )
+
+
 def period_expected_refresh(*, period: AssessmentPeriod) -> None:
     """Recompute how many staff each unit (with everything below it) expects to assess.
 
@@ -179,7 +196,9 @@ def _add_sums(total: dict, sums: dict) -> dict:
 
 def summary_compute(*, period: AssessmentPeriod) -> Computed:
     """Compute what every summary row of `period` should hold, from the assessments (grouped per
-    unit in the database) and the period's unit tree. Reads only."""
+    unit in the database) and the period's unit tree. Reads only. Raises AnswersDeleted for a
+    period whose answers were deleted under the retention rule."""
+    period_recomputable(period)
     counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)
     paths = tree_paths(period)
     own = {
@@ -210,7 +229,9 @@ def summary_rebuild(*, period: AssessmentPeriod, closed: bool = False) -> None:
     """Recompute the counted figures of every summary row of `period` from the assessments
     (after a bulk load, or to repair). `expected` is left as it is. A closed period's rows are
     final: they are rebuilt only when asked with `closed=True` (a repair the admin confirms),
-    and then over the period's own recorded tree."""
+    and then over the period's own recorded tree; never once its answers were deleted under the
+    retention rule (AnswersDeleted)."""
+    period_recomputable(period)
     if not closed:
         period_figures_writable(period.pk)
     rollups_touch(period.pk)

@@ -315,3 +315,11 @@ def test_a_change_is_shown_only_when_both_periods_show_their_figure(org, setting
     root.force_login(org.admin)  # the admin sees both sides, and the change
     page = root.get("/unit/A2/", {"periode": now.code}).content.decode()
     assert "±0,0 dibanding" in page.split('data-testid="index-mean"')[1].split("</div>")[0]
+
+
+def test_staff_are_told_a_confidential_submission_is_final(org, settings, client):
+    confidential(settings)
+    run_period(org, 2026, 1, close=False)
+    client.force_login(org.people["A1"][0].user)
+    page = client.get("/penilaian/").content.decode()
+    assert 'data-testid="submitted-final"' in page and "menunggu" not in page.lower()

@@ -5,8 +5,8 @@ the verified index (equal to a hand computation), two tabs, and the team's scope
 import datetime
 import random
 import re
-from types import SimpleNamespace
 from fractions import Fraction
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Group

@@ -88,7 +88,7 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
             return []
         if obj.status == AssessmentPeriod.Status.OPEN:
             return ["year", "quarter", "opens_on"]  # only the closing date moves: an extension
-        return ["year", "quarter", "opens_on", "closes_on"]
+        return ["year", "quarter", "opens_on", "closes_on", "personal_data_removed_at"]
 
     def has_delete_permission(self, request, obj=None):
         return obj is None or obj.status == AssessmentPeriod.Status.PLANNED

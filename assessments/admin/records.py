@@ -1,4 +1,5 @@
-"""Assessments and the audit trail: read-only; every view of people's scores is logged."""
+"""Assessments and the audit trail (state changes, access log, retention runs): read-only;
+every view of people's scores is logged."""
 
 from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery
@@ -9,6 +10,7 @@ from ..models import (
     AccessLog,
     AssessmentEvent,
     Rating,
+    RetentionRun,
     SelfAssessment,
 )
 from .common import EstimatedCountPaginator, ReadOnlyAdmin, ReadOnlyInline
@@ -86,3 +88,17 @@ class AccessLogAdmin(ReadOnlyAdmin):
     date_hierarchy = "at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(ReadOnlyAdmin):
+    """Each run of `manage.py retention_apply`, dry or real, and what it deleted per period."""
+
+    list_display = ["at", "dry_run", "retention_years", "period_codes", "assessments", "ratings", "evidence_files"]
+    list_filter = ["dry_run"]
+    fields = ["at", "dry_run", "retention_years", "periods", "assessments", "ratings", "evidence_files", "pillar_scores", "notes"]
+    date_hierarchy = "at"
+
+    @admin.display(description=gettext_lazy("periods"))
+    def period_codes(self, obj):
+        return ", ".join(entry["period"] for entry in obj.periods) or "–"

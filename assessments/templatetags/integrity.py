@@ -6,6 +6,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ..retention import answers_deleted_notice as _answers_deleted_notice
 from ..rollups import staff_state_label
 from ..scoring import GRADE_BANDS, Grade, grade_for, one_decimal
 
@@ -93,6 +94,13 @@ def level_name(depth: int) -> str:
 @register.simple_tag
 def small_sample_size() -> int:
     return SMALL_SAMPLE
+
+
+@register.simple_tag
+def answers_deleted_notice(period) -> str:
+    """`{% answers_deleted_notice period %}`: the period's answers were deleted under the
+    retention rule, when, and after how many years (retention.answers_deleted_notice)."""
+    return _answers_deleted_notice(period=period)
 
 
 @register.simple_tag

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import permissions, privacy, services, structure, verification
+from .. import permissions, privacy, retention, services, structure, verification
 from ..exports import csv_response
 from ..forms import AssessmentForm, SubmitForm
 from ..models import (
@@ -56,7 +56,8 @@ def my_assessments(request):
     )
     current = next((a for a in history if period and a.period_id == period.pk), None)
     total = sum(len(p.indicators.all()) for p in period.questionnaire()) if period else 0
-    counted = [a for a in reversed(history) if a.is_counted]
+    # An assessment whose answers were deleted under the retention rule has no index left.
+    counted = [a for a in reversed(history) if a.is_counted and not a.period.answers_deleted]
     return render(
         request,
         "assessments/my_assessments.html",
@@ -271,7 +272,7 @@ def result_context(request, assessment: SelfAssessment) -> dict:
     previous_period = period.previous()
     previous = None
     previous_scores = {}
-    if previous_period:
+    if previous_period and not previous_period.answers_deleted:
         previous = (
             SelfAssessment.objects.filter(employee=assessment.employee, period=previous_period, state__in=COUNTED_STATES)
             .select_related("employee", "unit")
@@ -341,8 +342,15 @@ def my_data(request):
 
 @login_required
 def my_data_csv(request):
-    """Every assessment and rating of the user as CSV (UU PDP 27/2022: right of access)."""
+    """Every assessment and rating of the user as CSV (UU PDP 27/2022: right of access); an
+    assessment whose answers were deleted under the retention rule is one row that says so."""
     employee = _employee(request.user)
+    answers_deleted = (
+        SelfAssessment.objects.filter(employee=employee, period__personal_data_removed_at__isnull=False)
+        .select_related("period")
+        .annotate(unit_then=structure.unit_name_then())
+        .order_by("period__year", "period__quarter")
+    )
     ratings = (
         Rating.objects.filter(assessment__employee=employee)
         .select_related("assessment__period", "assessment__unit", "indicator__pillar", "indicator__indicator")
@@ -355,6 +363,13 @@ def my_data_csv(request):
     ]
 
     def rows():
+        # The oldest periods: their rows come first, as the ratings run from old to new.
+        for a in answers_deleted:
+            yield [
+                employee.nip, employee.full_name, a.period.code, a.get_state_display(), a.unit_then, "", "",
+                timezone.localtime(a.submitted_at).replace(tzinfo=None) if a.submitted_at else "",
+                "", "", "", "", retention.answers_deleted_notice(period=a.period), "",
+            ]
         for rating in ratings.iterator(chunk_size=500):
             a = rating.assessment
             yield [

@@ -1,7 +1,10 @@
 """Recompute the summary rows of the open period(s) from the assessments (a repair). A closed
-period's rows are final: they are rebuilt only with --closed, after a confirmation (or --yes)."""
+period's rows are final: they are rebuilt only with --closed, after a confirmation (or --yes).
+A period whose individual answers were deleted under the retention rule is refused: its summary
+rows are all that is left of its figures."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from assessments import summaries
 from assessments.models import AssessmentPeriod
@@ -26,6 +29,15 @@ class Command(BaseCommand):
         chosen = list(chosen)
         if not chosen:
             raise CommandError("No period to rebuild (closed periods need --closed).")
+        for p in chosen:
+            if p.answers_deleted:
+                self.stderr.write(
+                    f"{p.code}: refused, its individual answers were deleted under the retention rule on "
+                    f"{timezone.localtime(p.personal_data_removed_at):%Y-%m-%d}; its summary rows cannot be recomputed and stay as they are."
+                )
+        chosen = [p for p in chosen if not p.answers_deleted]
+        if not chosen:
+            raise CommandError("Nothing rebuilt.")
         finals = [p.code for p in chosen if p.is_final]
         if finals and not yes:
             answer = input(f"Closed periods {', '.join(finals)} have final figures. Rebuild them anyway? Type 'ya': ")

@@ -16,7 +16,7 @@ def create_team(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assessments', '0013_visibility_retention_notice'),
+        ('assessments', '0014_retention_run'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
