@@ -34,7 +34,7 @@ Every cell runs in its own savepoint, rolled back afterwards, with a fresh clien
 
 Public by design (allowed for everyone, logged in or not): healthz, favicon.ico, the login page
 (which sends a logged-in visitor on), logout (POST), password reset and its confirmation pages,
-set_language.
+set_language, the Privasi page (GET).
 """
 
 import io
@@ -101,6 +101,9 @@ password_reset_confirm[staff,set-password]     GET   200   200   200   200   200
 password_reset_confirm[staff,set-password]     POST  200   200   200   200   200   200   200   200
 password_reset_complete                        GET   200   200   200   200   200   200   200   200
 password_reset_complete                        POST  405   405   405   405   405   405   405   405
+# Who sees what, how long: for anyone; a page to read, nothing to post.
+assessments:privacy                            GET   200   200   200   200   200   200   200   200
+assessments:privacy                            POST  405   405   405   405   405   405   405   405
 # --- One's own account: the URL names no one, each person gets their own ---------------------------------------
 password_change                                GET   login 200   200   200   200   200   200   200
 password_change                                POST  login 302*  302   302   302   302   302   302
@@ -254,7 +257,7 @@ EXPECTED = parse_matrix(MATRIX)
 
 # The rows under "Public by design": no one is refused them (405 is the method, not the person).
 PUBLIC = {"healthz", "favicon.ico", "set_language", "login", "logout", "password_reset", "password_reset_done",
-          "password_reset_confirm", "password_reset_complete"}
+          "password_reset_confirm", "password_reset_complete", "assessments:privacy"}
 
 
 # --- The URLconf ----------------------------------------------------------------------------------
