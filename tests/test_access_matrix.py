@@ -56,7 +56,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from assessments import services
-from assessments.models import AssessmentEvent, PillarScore, Rating, SelfAssessment
+from assessments.models import AssessmentEvent, PillarScore, PrivacyAcknowledgement, Rating, SelfAssessment
 
 from .conftest import PASSWORD, all_answers, form_data, make_employee
 from .test_admin_access import admin_urls, world  # noqa: F401 - `world` is the admin test's fixture
@@ -117,6 +117,10 @@ assessments:my_data                            GET   login 200   200   200   200
 assessments:my_data                            POST  login 200   200   200   200   200   200   404
 assessments:my_data_csv                        GET   login 200   200   200   200   200   200   404
 assessments:my_data_csv                        POST  login 200   200   200   200   200   200   404
+# The privacy notice of a period names no person: everyone with an employee record reads it, and
+# the button records that they read it (their own row; each of them has read it already here).
+assessments:privacy_notice[open]               GET   login 200   200   200   200   200   200   404
+assessments:privacy_notice[open]               POST  login 302   302   302   302   302   302   404
 # The period names no person: the owner (who has submitted) is sent to the result, everyone
 # else with an employee record gets their own form (a POST saves their own draft).
 assessments:form[open]                         GET   login 302   200   200   200   200   200   404
@@ -424,6 +428,7 @@ RELEVANT_TABLES = (
     "assessments_accesslog", "assessments_unitperiodsummary", "assessments_unitperiodpillarsummary",
     "assessments_unitperiodindicatorsummary", "assessments_assessmentperiod", "assessments_workunit",
     "assessments_reminderlog", "assessments_historicalemployee", "assessments_historicalworkunit", "django_admin_log",
+    "assessments_privacyacknowledgement",
     "axes_accessattempt", "axes_accessattemptexpiration", "axes_accessfailurelog", "axes_accesslog",
 )
 
@@ -454,10 +459,12 @@ class WriteRecorder:
 
 
 def owner_snapshot(scene) -> tuple:
-    """staff's own data: account, employee record, assessments, ratings, scores, history."""
+    """staff's own data: account, employee record, assessments, ratings, scores, history, the
+    privacy notices read."""
     staff = scene.staff
     assessments = SelfAssessment.objects.filter(employee=staff)
     return (
+        list(PrivacyAcknowledgement.objects.filter(user_id=staff.user_id).order_by("pk").values_list()),
         list(type(staff.user).objects.filter(pk=staff.user_id).values_list()),
         list(type(staff).objects.filter(pk=staff.pk).values_list()),
         list(assessments.order_by("pk").values_list()),

@@ -165,6 +165,10 @@ def assessment_form(request, period_code):
     if assessment and assessment.is_counted:
         return redirect("assessments:result", assessment.pk)
     if request.method != "POST":
+        # Told who sees the answers before answering. Saves (POST) are not sent away: a form
+        # opened before the notice existed keeps what was typed.
+        if privacy.notice_needed(request.user, period):
+            return redirect("assessments:privacy_notice", period.code)
         return _render_form(request, period, assessment, _form_for(request, period=period, assessment=assessment))
     saved = _save_posted(request, employee, period, assessment, files=request.FILES)
     if saved.stale:
@@ -207,8 +211,24 @@ def _render_form(request, period, assessment, form, status=200):
             "missing": missing,
             "missing_unanswered": sum(1 for item in missing if item["unanswered"]),
             "missing_notes": sum(1 for item in missing if not item["unanswered"]),
+            "privacy_min": settings.PRIVACY_MIN_GROUP,
         },
         status=status,
+    )
+
+
+@login_required
+def privacy_notice(request, period_code):
+    """Who sees the answers of this period, why, and how long they are kept; the button records
+    that the person read it (once per period) and takes them to the form."""
+    _employee, period = _get_own_period(request.user, period_code)
+    if request.method == "POST":
+        privacy.notice_acknowledge(user=request.user, period=period)
+        return redirect("assessments:form", period.code)
+    return render(
+        request,
+        "assessments/privacy_notice.html",
+        {"period": period, "privacy_min": settings.PRIVACY_MIN_GROUP, "retention_years": settings.RETENTION_YEARS},
     )
 
 
