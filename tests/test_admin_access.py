@@ -14,7 +14,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 
-from assessments.models import AccessLog, AssessmentPeriod, OrganisationSetting, SelfAssessment
+from assessments import privacy
+from assessments.models import AccessLog, AssessmentPeriod, OrganisationSetting, PrivacyAcknowledgement, SelfAssessment
 
 from .conftest import create_period, submitted_assessment
 
@@ -27,7 +28,9 @@ PUBLIC = {"/admin/assessments/workunit/jsi18n/"}
 # What the admin refuses even to an admin, by design: assessments, their logs and the frozen
 # questionnaires are read-only (no add, no delete); a period that has opened is never deleted
 # (the objects below are chosen so that everything else is allowed).
-READ_ONLY = {("assessments", name) for name in ("selfassessment", "assessmentevent", "accesslog", "periodpillar")}
+READ_ONLY = {
+    ("assessments", name) for name in ("selfassessment", "assessmentevent", "accesslog", "periodpillar", "privacyacknowledgement")
+}
 
 
 @pytest.fixture
@@ -48,6 +51,7 @@ def world(cast, period, previous_period, client):
         SelfAssessment: assessment,
         AccessLog: AccessLog.objects.get(),
         OrganisationSetting: OrganisationSetting.objects.create(pk=1, visibility="reviewed"),
+        PrivacyAcknowledgement: privacy.notice_acknowledge(user=cast.staff.user, period=period),
     }
     for model in admin.site._registry:
         obj = objects.setdefault(model, model.objects.order_by("pk").first())

@@ -238,3 +238,14 @@ def test_the_footer_links_to_the_privacy_page_and_claims_no_more(client, db):
     page = client.get("/akun/login/").content.decode()
     assert '<a href="/privasi/">Privasi: siapa yang melihat jawaban Anda</a>' in page
     assert "atasan Anda" not in page  # it no longer says supervisors see every answer
+
+
+# --- The administration -------------------------------------------------------------------------
+
+
+def test_the_admin_lists_the_notices_read_and_changes_none(client, cast, newcomer, period):
+    privacy.notice_acknowledge(user=newcomer.user, period=period)
+    client.force_login(cast.admin)
+    page = client.get("/admin/assessments/privacyacknowledgement/").content.decode()
+    assert "baru" in page
+    assert client.get("/admin/assessments/privacyacknowledgement/add/").status_code == 403

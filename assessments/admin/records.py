@@ -1,4 +1,5 @@
-"""Assessments and the audit trail: read-only; every view of people's scores is logged."""
+"""Assessments and the audit trail (the access log, the privacy notices read): read-only; every
+view of people's scores is logged."""
 
 from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery
@@ -8,6 +9,7 @@ from .. import privacy
 from ..models import (
     AccessLog,
     AssessmentEvent,
+    PrivacyAcknowledgement,
     Rating,
     SelfAssessment,
 )
@@ -83,6 +85,20 @@ class AccessLogAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("people covered"))
     def people_count(self, obj):
         return obj.n_people or ""
+    date_hierarchy = "at"
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+
+@admin.register(PrivacyAcknowledgement)
+class PrivacyAcknowledgementAdmin(ReadOnlyAdmin):
+    """Who read the privacy notice of which period, and the visibility it described: recorded by
+    the notice's button (privacy.notice_acknowledge), never by hand."""
+
+    list_display = ["at", "user", "period", "visibility"]
+    list_filter = ["period", "visibility"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    list_select_related = ["user", "period"]
     date_hierarchy = "at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
