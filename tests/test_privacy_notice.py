@@ -184,6 +184,13 @@ def test_the_form_and_the_result_say_a_confidential_period_is_confidential(clien
     assert "rata-rata kelompok minimal 7 orang." in client.get(f"/hasil/{assessment.pk}/").content.decode()
 
 
+def test_my_data_lists_the_notices_read(newcomer_client, period):
+    assert "Pemberitahuan privasi yang sudah saya baca" in newcomer_client.get("/data-saya/").content.decode()
+    newcomer_client.post(notice_url(period))
+    page = newcomer_client.get("/data-saya/").content.decode()
+    assert f"· {period}</li>" in page
+
+
 # --- The Privasi page ---------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from ..models import (
     AccessLog,
     AssessmentPeriod,
     AssessmentState,
+    PrivacyAcknowledgement,
     Rating,
     SelfAssessment,
 )
@@ -354,7 +355,12 @@ def my_data(request):
         .order_by("-period__year", "-period__quarter")
     )
     accesses = privacy.accesses_of(employee).select_related("viewer", "unit", "period")[:50]
-    return render(request, "assessments/my_data.html", {"employee": employee, "assessments": assessments, "accesses": accesses})
+    acknowledgements = PrivacyAcknowledgement.objects.filter(user=request.user).select_related("period")
+    return render(
+        request,
+        "assessments/my_data.html",
+        {"employee": employee, "assessments": assessments, "accesses": accesses, "acknowledgements": acknowledgements},
+    )
 
 
 @login_required
