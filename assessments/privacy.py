@@ -1,13 +1,14 @@
-"""Privacy rules that are not "who may open what" (that is permissions.py): the access log, and
-what an aggregate may show to someone who may not see the people behind it (docs/RULES.md)."""
+"""Privacy rules that are not "who may open what" (that is permissions.py): the access log, what
+an aggregate may show to someone who may not see the people behind it, and who must read the
+privacy notice of a period before answering (docs/RULES.md)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 from . import disclosure, permissions
-from .models import AccessLog, AssessmentPeriod, Employee, SelfAssessment, UnitPeriodSummary, WorkUnit
+from .models import AccessLog, AssessmentPeriod, Employee, PrivacyAcknowledgement, SelfAssessment, UnitPeriodSummary, WorkUnit
 
 
 def access_record(
@@ -62,3 +63,33 @@ def unit_mean_for_staff(*, unit: WorkUnit, period: AssessmentPeriod) -> UnitMean
     if row is None or not row[0]:
         return None
     return UnitMean(mean=row[1] / row[0], counted=row[0])
+
+
+def notice_needed(user, period: AssessmentPeriod) -> bool:
+    """Return True when `user` must read the privacy notice of `period` before answering it:
+    they have an Employee record (an admin without one never answers), have not acknowledged
+    this period's notice, and the notice they acknowledged last (if any) was of the other
+    visibility. Who sees the answers is what changes between notices, so the same visibility
+    again is not asked again (PRODUCT.md: staff are told which applies before they answer)."""
+    if permissions.employee_of(user) is None:
+        return False
+    # One query: this period's acknowledgement if there is one, else the latest.
+    this_period_first = Case(When(period_id=period.pk, then=Value(0)), default=Value(1))
+    last = (
+        PrivacyAcknowledgement.objects.filter(user=user)
+        .order_by(this_period_first, "-at", "-id")
+        .values_list("period_id", "visibility")
+        .first()
+    )
+    if last is None:
+        return True
+    return last[0] != period.pk and last[1] != period.visibility
+
+
+def notice_acknowledge(*, user, period: AssessmentPeriod) -> PrivacyAcknowledgement:
+    """Record that `user` read the notice of `period`, with the visibility it described; a
+    second click (or a replayed POST) finds the first record and changes nothing."""
+    acknowledgement, _created = PrivacyAcknowledgement.objects.get_or_create(
+        user=user, period=period, defaults={"visibility": period.visibility}
+    )
+    return acknowledgement

@@ -15,6 +15,9 @@ urlpatterns = [
     path("bukti/<int:pk>/", self_assessment.evidence_download, name="evidence"),
     path("data-saya/", self_assessment.my_data, name="my_data"),
     path("data-saya/unduh.csv", self_assessment.my_data_csv, name="my_data_csv"),
+    path("privasi/pemberitahuan/<str:period_code>/", self_assessment.privacy_notice, name="privacy_notice"),
+    # Public: who sees what, for anyone, logged in or not.
+    path("privasi/", common.privacy_page, name="privacy"),
     # Supervisors
     path("unit/", dashboards.dashboard_home, name="dashboard_home"),
     path("unit/<str:code>/", dashboards.unit_dashboard, name="dashboard"),

@@ -1,6 +1,10 @@
 """The same cast in every test (STYLE.md): a staff member and a colleague in unit A1, their
 supervisor heading A (A1's parent), a staff member of the sibling unit B and B's supervisor,
-and an admin. The default framework comes from the data migration."""
+and an admin. The default framework comes from the data migration.
+
+Everyone the factories make has read the privacy notice of every period they make
+(`acknowledge`), so that the form opens at once in the tests that are not about the notice;
+tests/test_privacy_notice.py makes people and periods with `acknowledged=False`."""
 
 import datetime
 import itertools
@@ -13,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from assessments import periods, services, summaries
-from assessments.models import AssessmentPeriod, Employee, SupervisorAssignment, WorkUnit
+from assessments.models import AssessmentPeriod, Employee, PrivacyAcknowledgement, SupervisorAssignment, WorkUnit
 
 from .browser import axe_file, chromium, demo, page_factory  # noqa: F401 - the browser fixtures, shared by every module
 
@@ -21,7 +25,18 @@ PASSWORD = "uji-sandi-2026"
 _serial = itertools.count(1)
 
 
-def make_employee(username: str, unit: WorkUnit, *, heads: WorkUnit | None = None, name: str | None = None) -> Employee:
+def acknowledge(user_ids, periods) -> None:
+    """Record that each user read the privacy notice of each period, as its button does."""
+    PrivacyAcknowledgement.objects.bulk_create(
+        [PrivacyAcknowledgement(user_id=user_id, period=period, visibility=period.visibility) for user_id in user_ids for period in periods],
+        ignore_conflicts=True,
+    )
+
+
+def make_employee(
+    username: str, unit: WorkUnit, *, heads: WorkUnit | None = None, name: str | None = None, acknowledged: bool = True
+) -> Employee:
+    """Make a person with an account; `acknowledged`: they have read the notice of every period opened so far."""
     user = get_user_model().objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.go.id")
     serial = next(_serial)
     # The counter runs across the whole session: past 999, {serial:03d} would make a 19-digit
@@ -31,6 +46,8 @@ def make_employee(username: str, unit: WorkUnit, *, heads: WorkUnit | None = Non
     employee = Employee.objects.create(user=user, nip=nip, full_name=name or username.title(), position="Analis", unit=unit)
     if heads is not None:
         SupervisorAssignment.objects.create(employee=employee, unit=heads)
+    if acknowledged:
+        acknowledge([user.pk], AssessmentPeriod.objects.exclude(status=AssessmentPeriod.Status.PLANNED))
     return employee
 
 
@@ -67,8 +84,11 @@ def cast(tree):
     )
 
 
-def create_period(year: int, quarter: int, *, status: str = "open", opens_on=None, closes_on=None) -> AssessmentPeriod:
-    """Create a period and open it (freezing the current framework); close it if asked."""
+def create_period(
+    year: int, quarter: int, *, status: str = "open", opens_on=None, closes_on=None, acknowledged: bool = True
+) -> AssessmentPeriod:
+    """Create a period and open it (freezing the current framework); close it if asked.
+    `acknowledged`: everyone with an employee record has read its privacy notice."""
     start, end = periods.quarter_dates(year, quarter)
     period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on or start, closes_on=closes_on or end)
     if status in ("open", "closed"):
@@ -76,6 +96,8 @@ def create_period(year: int, quarter: int, *, status: str = "open", opens_on=Non
     if status == "closed":
         periods.period_close(period=period)
     period.refresh_from_db()
+    if acknowledged and status in ("open", "closed"):
+        acknowledge(Employee.objects.values_list("user_id", flat=True), [period])
     return period
 
 

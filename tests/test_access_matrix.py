@@ -35,7 +35,7 @@ Every cell runs in its own savepoint, rolled back afterwards, with a fresh clien
 
 Public by design (allowed for everyone, logged in or not): healthz, favicon.ico, the login page
 (which sends a logged-in visitor on), logout (POST), password reset and its confirmation pages,
-set_language.
+set_language, the Privasi page (GET).
 """
 
 import io
@@ -57,7 +57,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from assessments import services
-from assessments.models import AssessmentEvent, AssessmentPeriod, PillarScore, Rating, SelfAssessment
+from assessments.models import AssessmentEvent, AssessmentPeriod, PillarScore, PrivacyAcknowledgement, Rating, SelfAssessment
 
 from .conftest import PASSWORD, all_answers, form_data, make_employee
 from .test_admin_access import admin_urls, world  # noqa: F401 - `world` is the admin test's fixture
@@ -102,6 +102,9 @@ password_reset_confirm[staff,set-password]     GET   200   200   200   200   200
 password_reset_confirm[staff,set-password]     POST  200   200   200   200   200   200   200   200
 password_reset_complete                        GET   200   200   200   200   200   200   200   200
 password_reset_complete                        POST  405   405   405   405   405   405   405   405
+# Who sees what, how long: for anyone; a page to read, nothing to post.
+assessments:privacy                            GET   200   200   200   200   200   200   200   200
+assessments:privacy                            POST  405   405   405   405   405   405   405   405
 # --- One's own account: the URL names no one, each person gets their own ---------------------------------------
 password_change                                GET   login 200   200   200   200   200   200   200
 password_change                                POST  login 302*  302   302   302   302   302   302
@@ -115,6 +118,10 @@ assessments:my_data                            GET   login 200   200   200   200
 assessments:my_data                            POST  login 200   200   200   200   200   200   404
 assessments:my_data_csv                        GET   login 200   200   200   200   200   200   404
 assessments:my_data_csv                        POST  login 200   200   200   200   200   200   404
+# The privacy notice of a period names no person: everyone with an employee record reads it, and
+# the button records that they read it (their own row; each of them has read it already here).
+assessments:privacy_notice[open]               GET   login 200   200   200   200   200   200   404
+assessments:privacy_notice[open]               POST  login 302   302   302   302   302   302   404
 # The period names no person: the owner (who has submitted) is sent to the result, everyone
 # else with an employee record gets their own form (a POST saves their own draft).
 assessments:form[open]                         GET   login 302   200   200   200   200   200   404
@@ -272,7 +279,7 @@ EXPECTED_BY_MODE = {"reviewed": EXPECTED, "confidential": {**EXPECTED, **parse_m
 
 # The rows under "Public by design": no one is refused them (405 is the method, not the person).
 PUBLIC = {"healthz", "favicon.ico", "set_language", "login", "logout", "password_reset", "password_reset_done",
-          "password_reset_confirm", "password_reset_complete"}
+          "password_reset_confirm", "password_reset_complete", "assessments:privacy"}
 
 
 # --- The URLconf ----------------------------------------------------------------------------------
@@ -439,6 +446,7 @@ RELEVANT_TABLES = (
     "assessments_accesslog", "assessments_unitperiodsummary", "assessments_unitperiodpillarsummary",
     "assessments_unitperiodindicatorsummary", "assessments_assessmentperiod", "assessments_workunit",
     "assessments_reminderlog", "assessments_historicalemployee", "assessments_historicalworkunit", "django_admin_log",
+    "assessments_privacyacknowledgement",
     "axes_accessattempt", "axes_accessattemptexpiration", "axes_accessfailurelog", "axes_accesslog",
 )
 
@@ -469,10 +477,12 @@ class WriteRecorder:
 
 
 def owner_snapshot(scene) -> tuple:
-    """staff's own data: account, employee record, assessments, ratings, scores, history."""
+    """staff's own data: account, employee record, assessments, ratings, scores, history, the
+    privacy notices read."""
     staff = scene.staff
     assessments = SelfAssessment.objects.filter(employee=staff)
     return (
+        list(PrivacyAcknowledgement.objects.filter(user_id=staff.user_id).order_by("pk").values_list()),
         list(type(staff.user).objects.filter(pk=staff.user_id).values_list()),
         list(type(staff).objects.filter(pk=staff.pk).values_list()),
         list(assessments.order_by("pk").values_list()),

@@ -14,8 +14,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 
-from assessments import retention
-from assessments.models import AccessLog, AssessmentPeriod, OrganisationSetting, RetentionRun, SelfAssessment, VerifierAssignment
+from assessments import privacy, retention
+from assessments.models import (
+    AccessLog,
+    AssessmentPeriod,
+    OrganisationSetting,
+    PrivacyAcknowledgement,
+    RetentionRun,
+    SelfAssessment,
+    VerifierAssignment,
+)
 
 from .conftest import create_period, submitted_assessment
 
@@ -28,7 +36,10 @@ PUBLIC = {"/admin/assessments/workunit/jsi18n/"}
 # What the admin refuses even to an admin, by design: assessments, their logs and the frozen
 # questionnaires are read-only (no add, no delete); a period that has opened is never deleted
 # (the objects below are chosen so that everything else is allowed).
-READ_ONLY = {("assessments", name) for name in ("selfassessment", "assessmentevent", "accesslog", "periodpillar", "retentionrun")}
+READ_ONLY = {
+    ("assessments", name)
+    for name in ("selfassessment", "assessmentevent", "accesslog", "periodpillar", "retentionrun", "privacyacknowledgement")
+}
 
 
 @pytest.fixture
@@ -51,6 +62,7 @@ def world(cast, period, previous_period, client):
         OrganisationSetting: OrganisationSetting.objects.create(pk=1, visibility="reviewed"),
         VerifierAssignment: VerifierAssignment.objects.create(user=cast.other.user, unit=cast.tree.b),
         RetentionRun: retention.retention_apply(dry_run=True),
+        PrivacyAcknowledgement: privacy.notice_acknowledge(user=cast.staff.user, period=period),
     }
     for model in admin.site._registry:
         obj = objects.setdefault(model, model.objects.order_by("pk").first())

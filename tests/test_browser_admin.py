@@ -80,6 +80,10 @@ def test_admin_rewords_an_indicator_and_opens_the_next_quarter_with_it(live_serv
     assert original in text and NEW_WORDING not in text
     assert_accessible(staff)
     staff.goto(f"{live_server.url}/penilaian/{following.code}/isi/")
+    # The new quarter's privacy notice first (pegawai has read none in the demo).
+    assert_accessible(staff)
+    staff.click("text=Saya mengerti, lanjutkan")
+    staff.wait_for_url(re.compile(r"/penilaian/\d{4}-Q\d/isi/$"))
     assert NEW_WORDING in staff.content()
     assert_accessible(staff)
     assert re.search(r"/penilaian/\d{4}-Q\d/isi/$", staff.url)

@@ -2,6 +2,8 @@
 axe-core finds no serious or critical violation and no page scrolls sideways. The journeys
 (test_browser_staff, _supervisor, _admin) check the pages they pass through the same way."""
 
+import re
+
 import pytest
 
 from assessments.models import AssessmentPeriod, Indicator, SelfAssessment
@@ -11,16 +13,28 @@ from .browser import assert_accessible, log_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+# The privacy notice a person meets before their first assessment in a period: its button (the
+# one change a tour makes) leads on to the form, checked in turn.
+NOTICE = re.compile(r"/privasi/pemberitahuan/\d{4}-Q\d/$")
+
+
 def _tours() -> dict[str | None, list[str]]:
-    """The pages each demo login reaches from its menus (GET only, nothing changes)."""
+    """The pages each demo login reaches from its menus (GET only, but the privacy notice's button)."""
     current = AssessmentPeriod.objects.get(status="open")
     planned = AssessmentPeriod.objects.get(status="planned")
     own = SelfAssessment.objects.filter(employee__user__username="pegawai", state="approved").latest("period__year", "period__quarter")
     submitted = SelfAssessment.objects.filter(period=current, state="submitted", unit__code__startswith="DUKCAPIL").first()
     indicator = Indicator.objects.get(code="AK-1")
     return {
-        None: ["/akun/login/", "/akun/password_reset/"],
-        "pegawai": ["/penilaian/", f"/penilaian/{current.code}/isi/", f"/hasil/{own.pk}/", "/data-saya/", "/akun/password_change/"],
+        None: ["/akun/login/", "/akun/password_reset/", "/privasi/"],
+        "pegawai": [
+            "/penilaian/",
+            f"/penilaian/{current.code}/isi/",  # the notice first, then the form
+            f"/hasil/{own.pk}/",
+            "/data-saya/",
+            "/privasi/",
+            "/akun/password_change/",
+        ],
         "atasan": [
             "/unit/DUKCAPIL/",
             "/unit/DUKCAPIL/sub-unit/",
@@ -61,4 +75,8 @@ def test_every_page_of_every_role_passes_axe_and_fits_the_window(live_server, de
             page.goto(live_server.url + address)
             assert page.evaluate("document.documentElement.lang") == language
             assert_accessible(page)
+            if NOTICE.search(page.url):
+                page.click("[data-testid=acknowledge]")
+                page.wait_for_url(live_server.url + address)
+                assert_accessible(page)
         assert page.console_errors == []

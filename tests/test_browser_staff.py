@@ -21,6 +21,14 @@ def test_pegawai_answers_half_reloads_finishes_submits_and_sees_the_chart(live_s
     assert_accessible(page)
 
     page.click("text=Mulai penilaian mandiri saya")
+    # First the privacy notice of the period (the demo's pegawai has read none): who sees the
+    # answers, why, how long; the button records it and opens the form.
+    page.wait_for_url(re.compile(r"/privasi/pemberitahuan/\d{4}-Q\d/$"))
+    assert "Kepala unit Anda dan kepala unit di atasnya membaca" in page.locator("[data-testid=notice]").inner_text()
+    assert_accessible(page)
+    page.click("text=Saya mengerti, lanjutkan")
+    page.wait_for_url(re.compile(r"/penilaian/\d{4}-Q\d/isi/$"))
+    assert "Privasi" in page.locator("[data-testid=visibility-line]").inner_text()
     assert_accessible(page)
     boxes = page.locator("fieldset.indicator")
     total = boxes.count()
@@ -59,6 +67,7 @@ def test_pegawai_answers_half_reloads_finishes_submits_and_sees_the_chart(live_s
     page.click("text=Kirim sekarang")
     page.wait_for_url(re.compile(r"/hasil/\d+/$"))
     assert page.locator("[data-testid=index]").inner_text() == "75,0"
+    assert page.locator("[data-testid=visibility-line]").count() == 1
     page.wait_for_selector("canvas#pillar-chart[data-rendered=true]")
     assert page.evaluate("document.querySelector('#pillar-chart').width") > 0
     assert SelfAssessment.objects.get(pk=saved.pk).state == "submitted"
@@ -68,6 +77,11 @@ def test_pegawai_answers_half_reloads_finishes_submits_and_sees_the_chart(live_s
     page.wait_for_selector("canvas#my-trend-chart[data-rendered=true]")  # the index over the periods
     assert_accessible(page)
     page.click("nav.site-nav >> text=Data Saya")
+    assert_accessible(page)
+    # The footer's link: the Privasi page, which says what applies to the period just answered.
+    page.click("footer >> text=Privasi: siapa yang melihat jawaban Anda")
+    page.wait_for_url(re.compile(r"/privasi/$"))
+    assert page.locator("[data-testid=period-mode]").inner_text() == "Ditinjau"
     assert_accessible(page)
     assert page.console_errors == []
 

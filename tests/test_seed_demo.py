@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
-from assessments import models
+from assessments import models, privacy
 from assessments.models import (
     AssessmentPeriod,
     Employee,
@@ -59,6 +59,13 @@ def test_demo_logins_exist_with_the_documented_roles(seeded, client):
     assert pegawai.unit.is_within(headed) and pegawai.unit != headed
     open_period = AssessmentPeriod.objects.get(status="open")
     assert not SelfAssessment.objects.filter(employee=pegawai, period=open_period).exists()
+
+
+def test_the_demo_pegawai_meets_the_privacy_notice(seeded):
+    """pegawai has read no notice, so the demo shows it before their first answer."""
+    pegawai = Employee.objects.get(user__username="pegawai")
+    assert not models.PrivacyAcknowledgement.objects.filter(user=pegawai.user).exists()
+    assert privacy.notice_needed(pegawai.user, AssessmentPeriod.objects.get(status="open"))
 
 
 def test_scores_vary_and_summaries_match_the_assessments(seeded):

@@ -1,5 +1,5 @@
-"""Assessments and the audit trail (state changes, access log, retention runs): read-only;
-every view of people's scores is logged."""
+"""Assessments and the audit trail (state changes, the access log, the privacy notices read,
+retention runs): read-only; every view of people's scores is logged."""
 
 from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery
@@ -9,6 +9,7 @@ from .. import privacy
 from ..models import (
     AccessLog,
     AssessmentEvent,
+    PrivacyAcknowledgement,
     Rating,
     RetentionRun,
     SelfAssessment,
@@ -102,3 +103,17 @@ class RetentionRunAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("periods"))
     def period_codes(self, obj):
         return ", ".join(entry["period"] for entry in obj.periods) or "–"
+
+
+@admin.register(PrivacyAcknowledgement)
+class PrivacyAcknowledgementAdmin(ReadOnlyAdmin):
+    """Who read the privacy notice of which period, and the visibility it described: recorded by
+    the notice's button (privacy.notice_acknowledge), never by hand."""
+
+    list_display = ["at", "user", "period", "visibility"]
+    list_filter = ["period", "visibility"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    list_select_related = ["user", "period"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator

@@ -1,6 +1,7 @@
 import sys
 import time
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
@@ -9,10 +10,12 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from .. import permissions
 from ..forms import LoginForm
 from ..middleware import database_is_down, database_unavailable
+from ..models import AssessmentPeriod, OrganisationSetting, Visibility
 
 
 def query_without_page(request) -> str:
@@ -93,3 +96,21 @@ def home(request):
     if permissions.employee_of(user) is not None:
         return redirect("assessments:my_assessments")
     return render(request, "assessments/no_role.html")
+
+
+@require_safe
+def privacy_page(request):
+    """The public privacy page (no login): both visibility modes and who sees what in each,
+    which one the organisation uses now and which the open period opened with, the minimum
+    group, the access log, how long answers are kept, and where a person finds their own data."""
+    period = AssessmentPeriod.objects.filter(status=AssessmentPeriod.Status.OPEN).first()
+    return render(
+        request,
+        "assessments/privacy.html",
+        {
+            "organisation_confidential": OrganisationSetting.current().visibility == Visibility.CONFIDENTIAL,
+            "period": period,
+            "privacy_min": settings.PRIVACY_MIN_GROUP,
+            "retention_years": settings.RETENTION_YEARS,
+        },
+    )

@@ -20,6 +20,7 @@ from ..models import (
     AccessLog,
     AssessmentPeriod,
     AssessmentState,
+    PrivacyAcknowledgement,
     Rating,
     SelfAssessment,
 )
@@ -166,6 +167,10 @@ def assessment_form(request, period_code):
     if assessment and assessment.is_counted:
         return redirect("assessments:result", assessment.pk)
     if request.method != "POST":
+        # Told who sees the answers before answering. Saves (POST) are not sent away: a form
+        # opened before the notice existed keeps what was typed.
+        if privacy.notice_needed(request.user, period):
+            return redirect("assessments:privacy_notice", period.code)
         return _render_form(request, period, assessment, _form_for(request, period=period, assessment=assessment))
     saved = _save_posted(request, employee, period, assessment, files=request.FILES)
     if saved.stale:
@@ -208,8 +213,24 @@ def _render_form(request, period, assessment, form, status=200):
             "missing": missing,
             "missing_unanswered": sum(1 for item in missing if item["unanswered"]),
             "missing_notes": sum(1 for item in missing if not item["unanswered"]),
+            "privacy_min": settings.PRIVACY_MIN_GROUP,
         },
         status=status,
+    )
+
+
+@login_required
+def privacy_notice(request, period_code):
+    """Who sees the answers of this period, why, and how long they are kept; the button records
+    that the person read it (once per period) and takes them to the form."""
+    _employee, period = _get_own_period(request.user, period_code)
+    if request.method == "POST":
+        privacy.notice_acknowledge(user=request.user, period=period)
+        return redirect("assessments:form", period.code)
+    return render(
+        request,
+        "assessments/privacy_notice.html",
+        {"period": period, "privacy_min": settings.PRIVACY_MIN_GROUP, "retention_years": settings.RETENTION_YEARS},
     )
 
 
@@ -337,7 +358,12 @@ def my_data(request):
         .order_by("-period__year", "-period__quarter")
     )
     accesses = privacy.accesses_of(employee).select_related("viewer", "unit", "period")[:50]
-    return render(request, "assessments/my_data.html", {"employee": employee, "assessments": assessments, "accesses": accesses})
+    acknowledgements = PrivacyAcknowledgement.objects.filter(user=request.user).select_related("period")
+    return render(
+        request,
+        "assessments/my_data.html",
+        {"employee": employee, "assessments": assessments, "accesses": accesses, "acknowledgements": acknowledgements},
+    )
 
 
 @login_required
