@@ -345,3 +345,17 @@ def test_unit_signals_compare_units_of_the_same_level():
     assert [s.code for s in found[30]] == ["unit_high"]
     assert [s.code for s in found[31]] == ["unit_jump"]
     assert 1 not in found  # alone on its level
+
+
+def test_the_form_records_when_it_was_first_opened(cast, period, client):
+    client.force_login(cast.staff.user)
+    before = timezone.now()
+    assert client.get(f"/penilaian/{period.code}/isi/").status_code == 200
+    from .conftest import form_data
+
+    assert client.post(f"/penilaian/{period.code}/isi/", form_data(period, 4)).status_code == 302
+    draft = SelfAssessment.objects.get(employee=cast.staff, period=period)
+    assert draft.form_opened_at is not None and before <= draft.form_opened_at <= draft.updated_at
+    first = draft.form_opened_at
+    client.get(f"/penilaian/{period.code}/isi/")  # opening it again keeps the first moment
+    assert SelfAssessment.objects.get(pk=draft.pk).form_opened_at == first

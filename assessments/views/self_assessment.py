@@ -1,5 +1,6 @@
 """Staff: my assessments, the questionnaire, submission, results, my data."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -143,7 +144,30 @@ def _save_posted(request, employee, period, assessment, *, files=None) -> _Saved
         return _Saved(form, assessment, 409, error.message, stale=True)
     except services.ServiceError as error:
         return _Saved(form, assessment, 409, error.message)
+    _keep_opened(request, period, saved)
     return _Saved(form, saved)
+
+
+def _opened_key(period) -> str:
+    return f"form_opened:{period.pk}"
+
+
+def _note_opened(request, period, assessment) -> None:
+    """Remember when the person first opened the form of the period (credibility.too_fast):
+    on the assessment once it exists, in the session until the first save makes it."""
+    if assessment is None:
+        request.session.setdefault(_opened_key(period), timezone.now().isoformat())
+    elif assessment.form_opened_at is None:
+        SelfAssessment.objects.filter(pk=assessment.pk, form_opened_at__isnull=True).update(form_opened_at=timezone.now())
+
+
+def _keep_opened(request, period, assessment) -> None:
+    """On the save that made the draft: the moment the form was first opened, from the session."""
+    if assessment.form_opened_at is None:
+        opened = request.session.pop(_opened_key(period), None)
+        moment = datetime.datetime.fromisoformat(opened) if opened else timezone.now()
+        SelfAssessment.objects.filter(pk=assessment.pk, form_opened_at__isnull=True).update(form_opened_at=moment)
+        assessment.form_opened_at = moment
 
 
 def _own_assessment(employee, period) -> SelfAssessment | None:
@@ -171,6 +195,7 @@ def assessment_form(request, period_code):
         # opened before the notice existed keeps what was typed.
         if privacy.notice_needed(request.user, period):
             return redirect("assessments:privacy_notice", period.code)
+        _note_opened(request, period, assessment)
         return _render_form(request, period, assessment, _form_for(request, period=period, assessment=assessment))
     saved = _save_posted(request, employee, period, assessment, files=request.FILES)
     if saved.stale:
