@@ -50,7 +50,7 @@ def test_it_builds_the_demo_organisation(seeded):
 def test_demo_logins_exist_with_the_documented_roles(seeded, client):
     from django.contrib.auth import authenticate
 
-    for username in ("admin", "atasan", "pegawai"):
+    for username in ("admin", "atasan", "pegawai", "penilai"):
         assert authenticate(RequestFactory().post("/akun/login/"), username=username, password="asn-demo-2026") is not None, username
     atasan = Employee.objects.get(user__username="atasan")
     pegawai = Employee.objects.get(user__username="pegawai")
@@ -125,3 +125,23 @@ def test_it_refuses_to_run_with_debug_off(db, settings):
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("seed_demo")
     assert not WorkUnit.objects.exists()
+
+
+def test_penilai_lands_on_the_queue_and_the_closed_quarters_show_verified_figures(seeded, client):
+    from assessments import verification
+
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username="penilai"))
+    assert client.get("/").url == "/tim-penilai/"
+    closed = AssessmentPeriod.objects.filter(status="closed").order_by("year", "quarter")
+    for period in closed:
+        done = models.Verification.objects.filter(period=period, state="done")
+        assert done.exists() and models.VerificationDraw.objects.filter(period=period).count() == 1
+        assert models.VerifiedRating.objects.filter(verification__in=done, decision="adjust").exclude(reason="").exists()
+    root = WorkUnit.objects.get(depth=1)
+    figures = verification.verified_rollups(units=[root], period=closed.last())[root.pk]
+    assert figures.shown and figures.verified_mean < figures.self_mean  # the team marked some answers down
+    client.force_login(get_user_model().objects.get(username="admin"))
+    page = client.get(f"/unit/{root.code}/", {"periode": closed.last().code}).content.decode()
+    assert 'data-testid="verified-mean"' in page and 'data-testid="verified-self"' in page
