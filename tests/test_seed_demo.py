@@ -145,3 +145,15 @@ def test_penilai_lands_on_the_queue_and_the_closed_quarters_show_verified_figure
     client.force_login(get_user_model().objects.get(username="admin"))
     page = client.get(f"/unit/{root.code}/", {"periode": closed.last().code}).content.decode()
     assert 'data-testid="verified-mean"' in page and 'data-testid="verified-self"' in page
+
+
+def test_the_demo_honours_assessment_visibility(db, settings):
+    settings.DEBUG = True
+    settings.ASSESSMENT_VISIBILITY = "confidential"
+    call_command("seed_demo")
+    opened = AssessmentPeriod.objects.exclude(status="planned")
+    assert set(opened.values_list("visibility", flat=True)) == {"confidential"}
+    # No review step in a confidential period: nothing approved or returned, no reviewer.
+    assert not SelfAssessment.objects.filter(state__in=["approved", "returned"]).exists()
+    assert not SelfAssessment.objects.filter(reviewed_by__isnull=False).exists()
+    assert SelfAssessment.objects.filter(state="submitted").count() > 200

@@ -141,6 +141,7 @@ def _period_opened(year: int, quarter: int, *, weighted: bool) -> AssessmentPeri
     period = AssessmentPeriod.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
     with framework_weights(WEIGHTED_PILLARS, WEIGHTED_INDICATORS) if weighted else nullcontext():
         periods.period_open(period=period, loads_history=True)
+    period.refresh_from_db()  # its status and the visibility it opened with
     return period
 
 
