@@ -1,6 +1,7 @@
 """Disclosure control, in one place (docs/RULES.md): what an aggregate may show to someone who
-may not see the individuals behind it: heads of unit in a confidential period, anyone but an
-admin for the whole organisation's figures, and staff always.
+may not see the individuals behind it: heads of unit and admins in a confidential period (only
+the person and the internal assessment team see answers then), heads of unit for the whole
+organisation's figures, and staff always.
 
 Every figure of a roll-up belongs to a *cell*: the subtree of a unit (("T", unit id)), the
 staff directly in a unit (("O", unit id), a drill-down's "staff directly in this unit" row), or
@@ -167,17 +168,19 @@ class Disclosure:
     """What `viewer` may be shown of the aggregates of `period`. `viewer` None: a staff member
     looking at a group's figures (their unit's mean), always under control."""
 
+
     def __init__(self, viewer, period: AssessmentPeriod):
         self.viewer, self.period = viewer, period
         self.admin = viewer is not None and permissions.is_admin(viewer)
         self._audit = None
 
     def controlled(self, cell: tuple) -> bool:
-        """True when the viewer may not see the individuals behind `cell`: not an admin, and
-        staff, a head of unit in a confidential period, or the whole organisation's figures."""
-        if self.admin:
-            return False
-        return self.viewer is None or cell == ORGANISATION or not permissions.sees_individuals(self.viewer, self.period)
+        """True when the viewer may not see the individuals behind `cell`: staff; anyone in a
+        confidential period (admins too: only the person and the internal assessment team see
+        answers); a head of unit for the whole organisation's figures."""
+        if self.viewer is None or not permissions.sees_individuals(self.viewer, self.period):
+            return True
+        return cell == ORGANISATION and not self.admin
 
     def shows(self, cell: tuple, dimension: str = INDEX) -> bool:
         if not self.controlled(cell):
@@ -227,6 +230,17 @@ def shows_unit(viewer, period: AssessmentPeriod, unit: WorkUnit | None) -> bool:
 
 
 def scores_withheld(viewer, period: AssessmentPeriod) -> bool:
-    """True when a head of unit sees group figures only in `period` (a confidential period):
-    their staff table and its export show participation, no score."""
+    """True when the viewer sees group figures only in `period` (a confidential period: heads
+    of unit and admins alike): staff tables and their exports show participation, no score."""
     return not permissions.sees_individuals(viewer, period)
+
+
+def verified_figures(viewer, period: AssessmentPeriod, units: list) -> dict:
+    """verification.verified_rollups of `units`, each withheld where `viewer` may not see it."""
+    from .verification import verified_rollups
+
+    disclosure = Disclosure(viewer, period)
+    figures = verified_rollups(units=units, period=period)
+    for unit in units:
+        figures[unit.pk if unit is not None else None].withheld = not disclosure.shows(subtree(unit), VERIFIED)
+    return figures

@@ -84,9 +84,10 @@ def is_supervisor(user) -> bool:
 
 def sees_individuals(user, period: AssessmentPeriod | None) -> bool:
     """The one rule of visibility (docs/RULES.md): may someone other than the person see the
-    individual answers of `period` in their scope? Admins always; heads of unit only in a
-    reviewed period. In a confidential one they see group figures only (disclosure.py)."""
-    return is_admin(user) or period is None or not period.is_confidential
+    individual answers of `period` in their scope (heads of unit, admins)? Only in a reviewed
+    period. In a confidential one only the person and the internal assessment team do
+    (`can_verify`); heads of unit and admins see group figures only (disclosure.py)."""
+    return period is None or not period.is_confidential
 
 
 def _closed(period: AssessmentPeriod | None) -> bool:
@@ -146,8 +147,6 @@ def _reviewed_q(user, prefix: str, period: AssessmentPeriod | None) -> Q:
     answers the user may read when in scope; none: Q(pk=None)."""
     if period is not None:
         return Q() if sees_individuals(user, period) else Q(**{f"{prefix}pk": None})
-    if is_admin(user):
-        return Q()
     return ~Q(**{f"{prefix}period__visibility": Visibility.CONFIDENTIAL})
 
 

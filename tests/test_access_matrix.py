@@ -288,20 +288,22 @@ def parse_matrix(text: str) -> dict[tuple[str, str], dict[str, str]]:
 
 EXPECTED = parse_matrix(MATRIX)
 
-# The same period made confidential (docs/RULES.md, visibility): heads of unit never open a
-# person's assessment, evidence or review page, and approve or return nothing (a bulk approval
-# goes back with an error, changing nothing): a submission is final. Only these rows differ;
-# the admin still may.
+# The same period made confidential (docs/RULES.md, visibility): only the person and the internal
+# assessment team open a person's assessment and evidence; heads of unit and admins open no
+# review page and approve or return nothing (a bulk approval goes back with an error, changing
+# nothing): a submission is final. Only these rows differ.
 CONFIDENTIAL_MATRIX = """
-assessments:result[assessment]                 GET   login 200   404   404   404   404   404   200   200
-assessments:result[assessment]                 POST  login 200   404   404   404   404   404   200   200
-assessments:evidence[rating]                   GET   login 200   404   404   404   404   404   200   200
-assessments:evidence[rating]                   POST  login 200   404   404   404   404   404   200   200
-assessments:review[assessment]                 GET   login 404   404   404   404   404   404   200   404
-assessments:approve[assessment]                POST  login 404   404   404   404   404   404   302*  404
-assessments:return[assessment]                 POST  login 404   404   404   404   404   404   302*  404
-assessments:bulk_approve[A1]                   POST  login 404   404   404   302   404   302   302*  404
-assessments:bulk_approve[A]                    POST  login 404   404   404   302   404   404   302*  404
+assessments:result[assessment]                 GET   login 200   404   404   404   404   404   404   200
+assessments:result[assessment]                 POST  login 200   404   404   404   404   404   404   200
+assessments:evidence[rating]                   GET   login 200   404   404   404   404   404   404   200
+assessments:evidence[rating]                   POST  login 200   404   404   404   404   404   404   200
+assessments:review[assessment]                 GET   login 404   404   404   404   404   404   404   404
+assessments:approve[assessment]                POST  login 404   404   404   404   404   404   404   404
+assessments:return[assessment]                 POST  login 404   404   404   404   404   404   404   404
+assessments:bulk_approve[A1]                   POST  login 404   404   404   302   404   302   302   404
+assessments:bulk_approve[A]                    POST  login 404   404   404   302   404   404   302   404
+assessments:bulk_approve[B]                    POST  login 404   404   404   404   302   404   302   404
+assessments:bulk_approve[ROOT]                 POST  login 404   404   404   404   404   404   302   404
 """
 EXPECTED_BY_MODE = {"reviewed": EXPECTED, "confidential": {**EXPECTED, **parse_matrix(CONFIDENTIAL_MATRIX)}}
 

@@ -231,11 +231,13 @@ def test_a_confidential_open_period_shows_participation_and_no_score(org, settin
     assert client.post(f"/tinjau/{someone.pk}/setujui/").status_code == 404
     client.post("/unit/A/setujui/", {"pilih": [someone.pk], "konfirmasi": "1"})
     assert SelfAssessment.objects.get(pk=someone.pk).state == "submitted"
-    # The admin still sees everything.
+    # The admin too sees group figures only: only the person and the assessment team see answers.
     admin = Client()
     admin.force_login(org.admin)
-    assert admin.get(f"/hasil/{someone.pk}/").status_code == 200
-    assert 'data-testid="index-mean"' in admin.get("/unit/A/").content.decode()
+    assert admin.get(f"/hasil/{someone.pk}/").status_code == 404
+    assert 'data-testid="index-mean"' not in admin.get("/unit/A/").content.decode()
+    listing = admin.get("/admin/assessments/selfassessment/").content.decode()
+    assert "rahasia" in listing and "0.0" not in listing
 
 
 def test_the_visibility_is_fixed_when_a_period_opens(org, settings):
@@ -311,9 +313,10 @@ def test_a_change_is_shown_only_when_both_periods_show_their_figure(org, setting
     trend = re.search(r'data-testid="trend-table">(.*?)</table>', a2, re.S).group(1)
     assert re.findall(r'<td class="num">(.*?)</td><td class="num">(\d+)</td>', trend) == [("–", "4"), ("75,0", "6")]
     assert {p.code for p in (before, now)} == {"2025-Q3", "2025-Q4"}
-    root = Client()
-    root.force_login(org.admin)  # the admin sees both sides, and the change
-    page = root.get("/unit/A2/", {"periode": now.code}).content.decode()
+    # In a reviewed period the head sees both sides, and the change.
+    OrganisationSetting.objects.create(pk=1, visibility="reviewed")
+    AssessmentPeriod.objects.filter(pk__in=[before.pk, now.pk]).update(visibility="reviewed")
+    page = client.get("/unit/A2/", {"periode": now.code}).content.decode()
     assert "±0,0 dibanding" in page.split('data-testid="index-mean"')[1].split("</div>")[0]
 
 
@@ -323,3 +326,14 @@ def test_staff_are_told_a_confidential_submission_is_final(org, settings, client
     client.force_login(org.people["A1"][0].user)
     page = client.get("/penilaian/").content.decode()
     assert 'data-testid="submitted-final"' in page and "menunggu" not in page.lower()
+
+
+def test_the_admin_sees_a_confidential_period_under_disclosure_control_too(org, settings, client):
+    confidential(settings)
+    period = run_period(org, 2025, 4)
+    client.force_login(org.admin)
+    rekap = client.get("/rekap/", {"periode": period.code}).content.decode()
+    rows = dict(re.findall(r'<tr data-unit="(\w+)">.*?data-col="index">(.*?)</td>', rekap, re.S))
+    assert "disembunyikan" in rows["A1"] and "75,0" in rows["A2"]
+    staff = client.get("/unit/A/pegawai/", {"periode": period.code, "semua": "1"}).content.decode()
+    assert "/hasil/" not in staff and staff.count(">Ya<") == 14

@@ -3,6 +3,7 @@ retention runs): read-only; every view of people's scores is logged."""
 
 from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .. import privacy
@@ -13,8 +14,14 @@ from ..models import (
     Rating,
     RetentionRun,
     SelfAssessment,
+    Visibility,
 )
+from ..scoring import Grade
 from .common import EstimatedCountPaginator, ReadOnlyAdmin, ReadOnlyInline
+
+
+def _confidential() -> str:
+    return _("confidential")
 
 
 class RatingInline(ReadOnlyInline):
@@ -27,10 +34,28 @@ class AssessmentEventInline(ReadOnlyInline):
     fields = ["at", "actor", "from_state", "to_state", "note"]
 
 
+class ReviewedGradeFilter(admin.SimpleListFilter):
+    """The grade, of reviewed periods only: a confidential period's grades are nobody's to list."""
+
+    title = gettext_lazy("grade")
+    parameter_name = "grade"
+
+    def lookups(self, request, model_admin):
+        return Grade.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Grade.values:
+            return queryset.filter(grade=self.value()).exclude(period__visibility=Visibility.CONFIDENTIAL)
+        return queryset
+
+
 @admin.register(SelfAssessment)
 class SelfAssessmentAdmin(ReadOnlyAdmin):
-    list_display = ["employee", "period", "unit", "state", "index_score", "grade", "submitted_at"]
-    list_filter = ["period", "state", "grade"]
+    """Read-only. In a confidential period only the person and the internal assessment team
+    see the answers (permissions.sees_individuals): the index, grade and ratings are left out."""
+
+    list_display = ["employee", "period", "unit", "state", "shown_index", "shown_grade", "submitted_at"]
+    list_filter = ["period", "state", ReviewedGradeFilter]
     search_fields = ["employee__nip", "employee__full_name"]
     list_select_related = ["employee", "period", "unit"]
     ordering = ["-id"]  # the default (period, then name) sorts half a million rows per page view
@@ -38,12 +63,30 @@ class SelfAssessmentAdmin(ReadOnlyAdmin):
     paginator = EstimatedCountPaginator
     inlines = [RatingInline, AssessmentEventInline]
 
+    @admin.display(description=gettext_lazy("integrity index"), ordering="index_score")
+    def shown_index(self, obj):
+        return _confidential() if obj.period.is_confidential else obj.index_score
+
+    @admin.display(description=gettext_lazy("grade"))
+    def shown_grade(self, obj):
+        return _confidential() if obj.period.is_confidential else obj.get_grade_display()
+
+    def get_inlines(self, request, obj):
+        if obj is not None and obj.period.is_confidential:
+            return [AssessmentEventInline]
+        return super().get_inlines(request, obj)
+
+    def get_exclude(self, request, obj=None):
+        if obj is not None and obj.period.is_confidential:
+            return ["index_score", "grade"]
+        return super().get_exclude(request, obj)
+
     # Both pages show people's index and grade (and the change page their answers): each
     # view is in the access log, as the staff table is.
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         assessment = response.context_data.get("original") if hasattr(response, "context_data") else None
-        if assessment is not None:
+        if assessment is not None and not assessment.period.is_confidential:
             privacy.access_record(viewer=request.user, action=AccessLog.Action.ADMIN, assessment=assessment)
         return response
 
@@ -51,7 +94,7 @@ class SelfAssessmentAdmin(ReadOnlyAdmin):
         response = super().changelist_view(request, extra_context)
         changelist = response.context_data.get("cl") if hasattr(response, "context_data") else None
         if changelist is not None:
-            people = [a.employee_id for a in changelist.result_list if a.index_score is not None]
+            people = [a.employee_id for a in changelist.result_list if a.index_score is not None and not a.period.is_confidential]
             privacy.access_record(viewer=request.user, action=AccessLog.Action.ADMIN_LIST, people=people)
         return response
 

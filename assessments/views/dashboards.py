@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import credibility, disclosure, permissions, privacy, reminders, rollups, services, structure, verification
+from .. import credibility, disclosure, permissions, privacy, reminders, rollups, services, structure
 from ..db_router import dashboard_reads
 from ..models import AccessLog, AssessmentPeriod, AssessmentState, SelfAssessment, WorkUnit
 from ..scoring import Grade, rounded
@@ -154,8 +154,7 @@ def unit_dashboard(request, code):
 def verified_context(user, unit, period, pillars) -> dict:
     """The self and verified figures of the unit's verified assessments, where enough exist
     and disclosure control allows (verification.VerifiedRollup)."""
-    figures = verification.verified_rollups(units=[unit], period=period)[unit.pk if unit else None]
-    figures.withheld = not disclosure.Disclosure(user, period).shows(disclosure.subtree(unit), disclosure.VERIFIED)
+    figures = disclosure.verified_figures(user, period, [unit])[unit.pk if unit else None]
     return {
         "verified": figures,
         "verified_pillars": [{"pillar": p, "figures": figures.pillar_gap(p.pillar_id)} for p in pillars],
@@ -342,13 +341,16 @@ def organisation(request):
     period, compare = context["period"], context["compare"]
     page = Paginator(context["units"], TREE_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = rollups.rollups_of(units=context["tree"].units(page.object_list), period=period, previous=compare)
+    total = rollups.unit_rollup(unit=None, period=period, previous=compare)
+    # A confidential period: the admin too sees group figures only (disclosure.py).
+    disclosure.mask(request.user, [*rows, total], [period, compare])
     context |= {
         "rows": rows,
-        "verified": verification.verified_rollups(units=[r.unit for r in rows], period=period),
+        "verified": disclosure.verified_figures(request.user, period, [r.unit for r in rows]),
         "signals": credibility.rows_signals(rows),
         "page": page,
         "query": query_without_page(request),
-        "total": rollups.unit_rollup(unit=None, period=period, previous=compare),
+        "total": total,
         "privacy_min": settings.PRIVACY_MIN_GROUP,
         "gap_points": settings.VERIFICATION_GAP_FLAG,
     }

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .. import disclosure, privacy, rollups, verification
+from .. import disclosure, privacy, rollups
 from ..db_router import dashboard_reads
 from ..exports import csv_response, xlsx_response
 from ..models import AccessLog, AssessmentState
@@ -103,7 +103,8 @@ def organisation_export(request):
     choice = organisation_for_user(request)
     period, compare, pillars = choice["period"], choice["compare"], choice["pillars"]
     rows = rollups.rollups_of(units=choice["tree"].units(choice["units"]), period=period, previous=compare)
-    verified = verification.verified_rollups(units=[r.unit for r in rows], period=period)
+    disclosure.mask(request.user, rows, [period, compare])
+    verified = disclosure.verified_figures(request.user, period, [r.unit for r in rows])
     with translation.override("id"):
         header = _rollup_header(pillars, compare) + [_("Verified assessments"), _("Verified index"), _("Self − verified")]
         body = [_rollup_line(r, pillars, compare=compare, indent=True) + _verified_line(verified[r.unit.pk]) for r in rows]
