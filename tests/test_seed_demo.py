@@ -128,9 +128,9 @@ def test_it_refuses_to_run_with_debug_off(db, settings):
 
 
 def test_penilai_lands_on_the_queue_and_the_closed_quarters_show_verified_figures(seeded, client):
-    from assessments import verification
-
     from django.contrib.auth import get_user_model
+
+    from assessments import verification
 
     client.force_login(get_user_model().objects.get(username="penilai"))
     assert client.get("/").url == "/tim-penilai/"
