@@ -359,3 +359,15 @@ def test_the_form_records_when_it_was_first_opened(cast, period, client):
     first = draft.form_opened_at
     client.get(f"/penilaian/{period.code}/isi/")  # opening it again keeps the first moment
     assert SelfAssessment.objects.get(pk=draft.pk).form_opened_at == first
+
+
+def test_agreeing_with_the_rest_at_once(cast, period, client):
+    assessment = submitted_assessment(cast.staff, period, 4)
+    found = verification.verification_add(assessment=assessment, actor=cast.admin)
+    first = Rating.objects.filter(assessment=assessment).order_by("pk").first()
+    client.force_login(cast.admin)
+    data = {"version": found.version, "action": "agree_rest", f"decision_{first.pk}": "adjust", f"score_{first.pk}": "3", f"reason_{first.pk}": "Bukti lemah"}
+    assert client.post(f"/tim-penilai/{found.pk}/", data).status_code == 302
+    decisions = dict(VerifiedRating.objects.filter(verification=found).values_list("rating_id", "decision"))
+    assert len(decisions) == Rating.objects.filter(assessment=assessment).count()
+    assert decisions.pop(first.pk) == "adjust" and set(decisions.values()) == {"agree"}

@@ -175,6 +175,9 @@ def verification_page(request, pk):
         return _page(request, found)
     ratings = list(found.assessment.ratings.all())
     posted = _posted_decisions(request.POST, ratings)
+    if request.POST.get("action") == "agree_rest":  # most answers hold: agree with the rest at once
+        for rating in ratings:
+            posted.setdefault(rating.pk, (VerifiedRating.Decision.AGREE, None, ""))
     autosave = request.headers.get("X-Requested-With") == "fetch"
     try:
         version = int(request.POST.get("version", ""))
