@@ -38,7 +38,9 @@ def test_sub_unit_export_has_the_period_and_unit_in_its_name_and_an_indonesian_h
     rows = read_csv(response) if fmt == "csv" else read_xlsx(response)
     assert rows[0][:8] == ["Kode unit", "Unit kerja", "Tingkat", "Penilaian terhitung", "Pegawai wajib menilai",
                            "Partisipasi (%)", "Indeks integritas", "Predikat"]
-    assert rows[0][8:] == [p.name for p in data.pillars.order_by("order")]
+    assert rows[0][8:] == [p.name for p in data.pillars.order_by("order")] + [
+        "Penilaian terverifikasi", "Indeks terverifikasi", "Mandiri − terverifikasi"
+    ]
     by_code = {row[0]: row for row in rows[1:]}
     # A1: 75 and 25 -> 50.0 (Kurang); A's own staff: the supervisor, 50.0
     assert set(by_code) == {"A1", "A"}

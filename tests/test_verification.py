@@ -302,6 +302,12 @@ def test_the_dashboard_shows_self_and_verified_figures_the_gap_and_the_flag(cast
     rekap = client.get("/rekap/", {"periode": period.code}).content.decode()
     a1 = re.search(r'<tr data-unit="A1">(.*?)</tr>', rekap, re.S).group(1)
     assert re.search(r'data-col="verified">55,0 <small class="text-muted">\(5\)</small>', a1) and 'data-testid="gap-flag"' in a1
+    drill = client.get("/unit/A/sub-unit/", {"periode": period.code}).content.decode()
+    a1 = re.search(r'<tr data-unit="A1">(.*?)</tr>', drill, re.S).group(1)
+    assert re.search(r'data-col="verified">55,0 <small class="text-muted">\(5\)</small>', a1) and 'data-testid="gap-flag"' in a1
+    export = client.get("/unit/A/ekspor/sub-unit.csv", {"periode": period.code}).content.decode("utf-8-sig").splitlines()
+    assert export[0].endswith("Penilaian terverifikasi;Indeks terverifikasi;Mandiri − terverifikasi")
+    assert next(line for line in export if line.startswith("A1;")).endswith(";5;55,0;20,0")
     # One fewer verified: not enough to show.
     Verification.objects.filter(assessment__employee=cast.staff).delete()
     page = client.get("/unit/A1/", {"periode": period.code}).content.decode()

@@ -168,7 +168,8 @@ def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_cha
     for row in rows:
         unit = row.unit
         css = f" tree-indent-{depth_below(unit, top)}" if indent else ""
-        if not indent and top is not None and row.key == top.path:  # the unit's own staff
+        own = not indent and top is not None and row.key == top.path  # the unit's own staff
+        if own:
             name = f"<em>{own_label}</em>"
         else:
             name = f'<a href="{dashboard.replace("UNIT", escape(unit.code))}{query}">{escape(unit.name)}</a>'
@@ -187,8 +188,8 @@ def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_cha
         if show_change:
             text, css = _signed(row.index_change)
             cells.append(f'<td class="num small {css}">{text}</td>')
-        if verified is not None:
-            cells.append(_verified_cells(verified.get(unit.pk)))
+        if verified is not None:  # a unit's own-staff row has no verified figures of its own
+            cells.append(_verified_cells(None if own else verified.get(unit.pk)))
         for pillar in pillars:
             value = row.pillar_mean(pillar.pillar_id)
             css = f" grade-{grade_for(value).value}" if value is not None else ""

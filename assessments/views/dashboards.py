@@ -221,6 +221,7 @@ def unit_subunits(request, code):
         "query": query_without_page(request),
         "pillar_columns": [{"pillar": p, "key": f"pilar-{p.pillar_id}"} for p in context["pillars"]],
         "rows": rows,
+        "verified": disclosure.verified_figures(request.user, context["period"], [r.unit for r in rows]),
         "sort": request.GET.get("urut", ""),
         "descending": request.GET.get("arah") == "turun",
     }

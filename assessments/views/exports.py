@@ -38,6 +38,8 @@ def _rollup_line(row, pillars, *, compare=None, indent: bool = False, top=None) 
 def _verified_line(figures) -> list:
     """The verified assessments of a unit: how many, their mean verified index and the gap
     (empty below the minimum; verification.VerifiedRollup)."""
+    if figures is None:  # a unit's own-staff row
+        return [None, None, None]
     return [figures.counted, rounded(figures.verified_mean), rounded(figures.gap)]
 
 
@@ -55,7 +57,9 @@ def unit_export(request, code, table, fmt):
     with translation.override("id"):
         if table == "sub-unit":
             _mode, rows, _page = subunit_rows(request, unit, period, context["previous_period"], paginate=False)
-            header, body = _rollup_header(pillars), [_rollup_line(r, pillars, top=unit) for r in rows]
+            verified = disclosure.verified_figures(request.user, period, [r.unit for r in rows])
+            header = _rollup_header(pillars) + [_("Verified assessments"), _("Verified index"), _("Self − verified")]
+            body = [_rollup_line(r, pillars, top=unit) + _verified_line(None if r.key == unit.path else verified[r.unit.pk]) for r in rows]
         else:
             header, body = _staff_export(request, unit, period)
         return _download(fmt, f"{table}_{unit.code}_{period.code}", f"{period.code} {unit.code}", header, body)
