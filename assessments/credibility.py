@@ -9,9 +9,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import RATING_MAX, RATING_MIN, AssessmentPeriod, Rating, SelfAssessment
+from .models import COUNTED_STATES, RATING_MAX, RATING_MIN, AssessmentPeriod, Rating, SelfAssessment
 
 TOP_SHARE = 0.9  # uniform top scores: at least this share of fives
 SECONDS_PER_INDICATOR = 5  # too fast: less than this per indicator from opening to submitting
@@ -61,7 +62,11 @@ def straight_lining(scores: Sequence[int]) -> bool:
 
 def uniform_top(scores: Sequence[int]) -> bool:
     """At least TOP_SHARE of the answers are fives."""
-    return bool(scores) and sum(score == RATING_MAX for score in scores) >= TOP_SHARE * len(scores)
+    return _top_share(sum(score == RATING_MAX for score in scores), len(scores))
+
+
+def _top_share(fives: int, answers: int) -> bool:
+    return answers > 0 and fives >= TOP_SHARE * answers
 
 
 def too_fast(opened_at: datetime | None, submitted_at: datetime | None, indicators: int) -> bool:
@@ -109,16 +114,30 @@ def assessment_signals(assessment: SelfAssessment, ratings: Iterable[Rating] | N
     return [SIGNALS[code] for code in found]
 
 
-def flagged_assessments(period: AssessmentPeriod, assessment_ids: Iterable[int]) -> set[int]:
-    """The ids among `assessment_ids` with at least one signal (two queries)."""
-    ids = list(assessment_ids)
-    assessments = SelfAssessment.objects.filter(pk__in=ids).only("pk", "form_opened_at", "submitted_at")
-    by_assessment: dict[int, list] = {pk: [] for pk in ids}
-    for rating in Rating.objects.filter(assessment_id__in=ids).select_related("indicator").only(
-        "assessment_id", "score", "note", "evidence", "indicator__note_required_at_extremes"
-    ):
-        by_assessment[rating.assessment_id].append(rating)
-    return {a.pk for a in assessments if assessment_signals(a, by_assessment[a.pk])}
+def flagged_assessments(period: AssessmentPeriod) -> set[int]:
+    """The ids of the period's counted assessments with at least one signal, counted in the
+    database (one aggregate over the ratings, one over the assessments: a province's 100,000
+    assessments never come into memory as rows of answers)."""
+    counted = SelfAssessment.objects.filter(period=period, state__in=COUNTED_STATES)
+    per_assessment = Rating.objects.filter(assessment__in=counted, score__isnull=False).values("assessment_id").annotate(
+        n=Count("pk"),
+        distinct=Count("score", distinct=True),
+        fives=Count("pk", filter=Q(score=RATING_MAX)),
+        unjustified=Count(
+            "pk", filter=Q(indicator__note_required_at_extremes=True, score__in=[RATING_MIN, RATING_MAX], note="", evidence="")
+        ),
+    )
+    flagged = set()
+    answered = {}
+    for row in per_assessment.values_list("assessment_id", "n", "distinct", "fives", "unjustified").order_by():
+        pk, n, distinct, fives, unjustified = row
+        answered[pk] = n
+        if (n > 1 and distinct == 1) or _top_share(fives, n) or unjustified:
+            flagged.add(pk)
+    for pk, opened, submitted in counted.values_list("pk", "form_opened_at", "submitted_at").order_by():
+        if too_fast(opened, submitted, answered.get(pk, 0)):
+            flagged.add(pk)
+    return flagged
 
 
 def unit_signals(means: dict[int, float], previous: dict[int, float]) -> dict[int, list[Signal]]:

@@ -57,8 +57,7 @@ def sample_plan(*, period: AssessmentPeriod, seed: int, fraction: float, minimum
     by_unit: dict[int, list[int]] = defaultdict(list)
     for pk, unit_id in counted.order_by("unit_id", "pk").values_list("pk", "unit_id"):
         by_unit[unit_id].append(pk)
-    flagged = credibility.flagged_assessments(period, [pk for ids in by_unit.values() for pk in ids])
-    weights = {pk: flagged_weight for pk in flagged}
+    weights = {pk: flagged_weight for pk in credibility.flagged_assessments(period)}
     rng = random.Random(seed)
     return {
         unit_id: weighted_pick(rng, ids, weights, sample_size(len(ids), fraction, minimum))
@@ -81,7 +80,7 @@ def sample_draw(*, period: AssessmentPeriod, actor=None, seed: int | None = None
     )
     plan = sample_plan(period=period, seed=seed, fraction=draw.fraction, minimum=draw.minimum, flagged_weight=draw.flagged_weight)
     ids = [pk for picked in plan.values() for pk in picked]
-    flagged = credibility.flagged_assessments(period, ids)
+    flagged = credibility.flagged_assessments(period)
     Verification.objects.bulk_create(
         Verification(
             assessment_id=pk, period=period, unit_id=unit_id, origin=Verification.Origin.SAMPLED, draw=draw, flagged=pk in flagged

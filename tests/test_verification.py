@@ -377,3 +377,17 @@ def test_agreeing_with_the_rest_at_once(cast, period, client):
     decisions = dict(VerifiedRating.objects.filter(verification=found).values_list("rating_id", "decision"))
     assert len(decisions) == Rating.objects.filter(assessment=assessment).count()
     assert decisions.pop(first.pk) == "adjust" and set(decisions.values()) == {"agree"}
+
+
+def test_the_database_count_of_signals_agrees_with_the_signals_of_each_assessment(cast, period):
+    straight = submitted_assessment(cast.staff, period, 3)  # every answer the same
+    varied = submitted_assessment(cast.colleague, period, 4)
+    first = Rating.objects.filter(assessment=varied).order_by("pk").first()
+    Rating.objects.filter(pk=first.pk).update(score=2)
+    fast = submitted_assessment(cast.other, period, 4)
+    Rating.objects.filter(pk=Rating.objects.filter(assessment=fast).order_by("pk").first().pk).update(score=3)
+    SelfAssessment.objects.filter(pk=fast.pk).update(form_opened_at=fast.submitted_at - datetime.timedelta(seconds=60))
+    flagged = credibility.flagged_assessments(period)
+    assert flagged == {straight.pk, fast.pk}
+    for assessment in SelfAssessment.objects.filter(period=period):
+        assert bool(credibility.assessment_signals(assessment)) == (assessment.pk in flagged)
