@@ -223,7 +223,7 @@ class Command(BaseCommand):
         User.objects.create_superuser("admin", "admin@demo.kemendagri.go.id", DEMO_PASSWORD, first_name="Admin Kepegawaian")
         # The internal assessment team: one member with the whole organisation in scope.
         penilai = User.objects.create_user("penilai", "penilai@demo.kemendagri.go.id", DEMO_PASSWORD, first_name="Tim Penilai Internal")
-        penilai.groups.add(Group.objects.get(name=permissions.VERIFIER_GROUP))
+        penilai.groups.add(Group.objects.get_or_create(name=permissions.VERIFIER_GROUP)[0])
         VerifierAssignment.objects.create(user=penilai, unit=units[ROOT_CODE])
 
         self._assessments(rng, units, employees, heads, pegawai)
