@@ -40,6 +40,7 @@ from assessments.models import (
     PeriodPillar,
     PeriodUnit,
     PillarScore,
+    PrivacyAcknowledgement,
     Rating,
     ReminderLog,
     SelfAssessment,
@@ -49,6 +50,11 @@ from assessments.models import (
     UnitPeriodPillarSummary,
     UnitPeriodSummary,
     UnitReminder,
+    Verification,
+    VerificationDraw,
+    VerifiedPillarScore,
+    VerifiedRating,
+    VerifierAssignment,
     WorkUnit,
 )
 from assessments.synthetic import (
@@ -89,6 +95,7 @@ HEAD_TITLES = {1: "Sekretaris Daerah", 2: "Kepala Perangkat Daerah", 3: "Kepala 
 # What --reset empties, children first (the DELETE order where TRUNCATE is not available).
 # The framework (themes, pillars, indicators) is not synthetic and is kept.
 RESET_MODELS = (
+    VerifiedPillarScore, VerifiedRating, Verification, VerificationDraw, PrivacyAcknowledgement, VerifierAssignment,
     Rating, PillarScore, AssessmentEvent, AccessLog.people.through, AccessLog, ReminderLog, UnitReminder,
     UnitPeriodIndicatorSummary, UnitPeriodPillarSummary, UnitPeriodSummary, SelfAssessment,
     PeriodIndicator, PeriodPillar, PeriodUnit, UnitLineage, AssessmentPeriod, SupervisorAssignment, Employee, WorkUnit,
