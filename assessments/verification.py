@@ -126,13 +126,7 @@ def decisions_save(*, verification: Verification, version: int, decisions: dict[
     ratings = {r.pk: r for r in Rating.objects.filter(assessment_id=locked.assessment_id, pk__in=list(decisions))}
     if len(ratings) != len(decisions):
         raise ServiceError(_("An answer does not belong to this assessment."), code="foreign_rating")
-    for rating_id, (decision, score, reason) in decisions.items():
-        if decision == VerifiedRating.Decision.ADJUST and (score is None or not reason.strip()):
-            raise ServiceError(_("An adjusted score needs the score (1 to 5) and a reason."), code="reason_required")
-        score = ratings[rating_id].score if decision == VerifiedRating.Decision.AGREE else score
-        VerifiedRating.objects.update_or_create(
-            verification=locked, rating_id=rating_id, defaults={"decision": decision, "score": score, "reason": reason.strip()}
-        )
+    _items_write(locked, ratings, decisions)
     waiting = locked.items.filter(decision=VerifiedRating.Decision.EVIDENCE).exists()
     if waiting and locked.state != Verification.State.EVIDENCE:
         assessment = SelfAssessment.objects.select_related("employee__user", "period").get(pk=locked.assessment_id)
@@ -142,6 +136,25 @@ def decisions_save(*, verification: Verification, version: int, decisions: dict[
     locked.verifier = actor
     locked.save(update_fields=["state", "version", "verifier"])
     return locked
+
+
+def _items_write(locked: Verification, ratings: dict[int, Rating], decisions: dict) -> None:
+    """Create or change the decisions in two statements, whatever their number (an autosave
+    carries every answer of the page)."""
+    existing = {item.rating_id: item for item in VerifiedRating.objects.filter(verification=locked, rating_id__in=list(decisions))}
+    new, changed, now = [], [], timezone.now()
+    for rating_id, (decision, score, reason) in decisions.items():
+        if decision == VerifiedRating.Decision.ADJUST and (score is None or not reason.strip()):
+            raise ServiceError(_("An adjusted score needs the score (1 to 5) and a reason."), code="reason_required")
+        values = (decision, ratings[rating_id].score if decision == VerifiedRating.Decision.AGREE else score, reason.strip())
+        item = existing.get(rating_id)
+        if item is None:
+            new.append(VerifiedRating(verification=locked, rating_id=rating_id, decision=values[0], score=values[1], reason=values[2]))
+        elif (item.decision, item.score, item.reason) != values:
+            item.decision, item.score, item.reason, item.updated_at = (*values, now)
+            changed.append(item)
+    VerifiedRating.objects.bulk_create(new)
+    VerifiedRating.objects.bulk_update(changed, ["decision", "score", "reason", "updated_at"])
 
 
 @transaction.atomic
