@@ -66,7 +66,11 @@ def client(base, session_key):
 
 def csrf(http, path):
     page = http.get(http.base + path)
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1), page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    if "/privasi/pemberitahuan/" in page.url:  # a person's first form of the period: the privacy notice, read once
+        http.post(page.url, data={"csrfmiddlewaretoken": token}, headers={"X-CSRFToken": token})
+        return csrf(http, path)
+    return token, page
 
 
 def cast(size):

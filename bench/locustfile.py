@@ -50,6 +50,9 @@ class Staff(FastHttpUser):
         form_url = f"/penilaian/{PERIOD}/isi/"
         self.client.get("/penilaian/", name="my assessments")
         page = self.client.get(form_url, name="form")
+        if "/privasi/pemberitahuan/" in page.url:  # the privacy notice before a person's first form, read once
+            self.client.post(page.url, data={"csrfmiddlewaretoken": TOKEN.search(page.text).group(1)}, name="privacy notice")
+            page = self.client.get(form_url, name="form")
         if "/hasil/" in page.url or page.status_code != 200:
             return self.next_person()
         token = TOKEN.search(page.text).group(1)
