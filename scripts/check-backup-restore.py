@@ -96,7 +96,11 @@ def main() -> int:
         again = script(["scripts/restore.sh", str(dump), RESTORED], SOURCE, check=False)
         check(again.returncode != 0 and "already exists" in again.stderr, "restore.sh refuses to overwrite an existing database")
         with closing(connect(RESTORED)) as connection, connection.cursor() as cursor:  # a change --force must undo
-            cursor.execute("DELETE FROM assessments_rating WHERE id IN (SELECT id FROM assessments_rating LIMIT 10)")
+            # Ratings no verification refers to (the database has no cascade: Django's does it).
+            cursor.execute(
+                "DELETE FROM assessments_rating WHERE id IN (SELECT r.id FROM assessments_rating r WHERE NOT EXISTS "
+                "(SELECT 1 FROM assessments_verifiedrating v WHERE v.rating_id = r.id) LIMIT 10)"
+            )
             connection.commit()
         script(["scripts/restore.sh", "--force", str(dump), RESTORED], SOURCE)
         current = script(["scripts/restore.sh", "--force", str(dump), SOURCE], SOURCE, check=False)
