@@ -35,6 +35,7 @@ from .models import (
     VerificationDraw,
     VerifiedPillarScore,
     VerifiedRating,
+    WorkUnit,
 )
 from .validators import evidence_extension
 
@@ -261,15 +262,14 @@ def verified_rollups(*, units: list, period: AssessmentPeriod) -> dict:
         own[unit_id].pillars.setdefault(pillar_id, [0, 0.0, 0.0])[1] = total
     tree = structure.PeriodTree(period)
     paths = dict(tree.rows().values_list("id" if tree.live else "unit_id", "path"))
-    result = {}
-    for unit in units:
-        prefix = paths.get(unit.pk, None) if unit is not None else ""
-        total = VerifiedRollup()
-        if prefix is not None:
-            for unit_id, figures in own.items():
-                if paths.get(unit_id, "\0").startswith(prefix):
-                    _add(total, figures)
-        result[unit.pk if unit is not None else None] = total
+    wanted = {paths[unit.pk]: unit.pk for unit in units if unit is not None and unit.pk in paths}
+    result = {unit.pk if unit is not None else None: VerifiedRollup() for unit in units}
+    for unit_id, figures in own.items():
+        if None in result:
+            _add(result[None], figures)
+        for ancestor in WorkUnit.chain_paths(paths.get(unit_id, "")):  # each unit adds to those above it
+            if ancestor in wanted:
+                _add(result[wanted[ancestor]], figures)
     return result
 
 

@@ -70,7 +70,7 @@ def test_assessment_signals_of_a_straight_top_fast_submission(cast, period):
     codes = {s.code for s in credibility.assessment_signals(assessment)}
     assert codes == {"straight", "top", "fast"}
     varied = submitted_assessment(cast.colleague, period, 3)
-    Rating.objects.filter(assessment=varied).order_by("pk").filter(pk=Rating.objects.filter(assessment=varied).order_by("pk").first().pk).update(score=4)
+    Rating.objects.filter(pk=Rating.objects.filter(assessment=varied).order_by("pk").first().pk).update(score=4)
     assert credibility.assessment_signals(varied) == []
 
 

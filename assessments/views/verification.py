@@ -2,6 +2,7 @@
 one's scope, the verification of one assessment (a decision per answer, saved as on the staff
 form, two tabs never losing input), and the draw of a period's sample (admins, on demand)."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -9,13 +10,15 @@ from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import credibility, permissions, privacy, verification
 from ..errors import ServiceError, StaleDraft
-from ..models import AccessLog, AssessmentPeriod, Employee, SelfAssessment, Verification, VerifiedRating
+from ..forms import EvidenceField
+from ..models import AccessLog, AssessmentPeriod, SelfAssessment, Verification, VerifiedRating
 from .common import query_without_page
 
 QUEUE_PAGE_SIZE = 50
@@ -102,8 +105,6 @@ def sample_draw(request, period_code):
 
 
 def _queue_url() -> str:
-    from django.urls import reverse
-
     return reverse("assessments:verify_queue")
 
 
@@ -201,19 +202,10 @@ def verification_page(request, pk):
     return redirect("assessments:verify", found.pk)
 
 
-def employee_verifications(employee: Employee):
-    """The person's finished verifications (their verified results)."""
-    return Verification.objects.filter(assessment__employee=employee, state=Verification.State.DONE)
-
-
 @login_required
 @require_POST
 def requested_evidence(request, pk, item_pk):
     """The owner uploads the evidence the team asked for on one answer."""
-    from django import forms
-
-    from ..forms import EvidenceField
-
     assessment = permissions.get_assessment_for_user(request.user, pk)
     if assessment.employee.user_id != request.user.pk:
         raise Http404
