@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -179,6 +180,29 @@ CACHES = {
     )
 }
 ROLLUP_CACHE_SECONDS = env_int("ROLLUP_CACHE_SECONDS", 600)
+
+# Background jobs and the daily schedule (asn_integrity/celery.py, assessments/tasks.py). Without
+# CELERY_BROKER_URL tasks run in-process at once (the demo and the tests need no worker);
+# docker-compose points it at its Redis and runs a worker and beat.
+CELERY_TASK_ALWAYS_EAGER = not env("CELERY_BROKER_URL")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or "memory://"
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "Asia/Jakarta"
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    # The 7/3/1-day reminders, once per person and threshold (send_reminders).
+    "reminders": {"task": "assessments.tasks.reminders_send", "schedule": crontab(hour=7, minute=15)},
+    # Every summary row of every period recomputed from the assessments; differences are logged.
+    "summaries-check": {"task": "assessments.tasks.summaries_check", "schedule": crontab(hour=2, minute=30)},
+    # Job results are kept JOB_FILE_DAYS days.
+    "job-files-expire": {"task": "assessments.tasks.job_files_expire", "schedule": crontab(minute=5)},
+}
+JOB_FILE_DAYS = env_int("JOB_FILE_DAYS", 7)
+# An import of more rows than this, and every Recap workbook and organisation PDF, runs as a job.
+JOB_IMPORT_ROWS = env_int("JOB_IMPORT_ROWS", 2000)
 
 # Evidence files (bukti dukung) live outside STATIC_ROOT and MEDIA_ROOT and are served only
 # through a permission-checked view, never from a public URL.

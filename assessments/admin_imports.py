@@ -26,7 +26,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import services
+from . import jobs, services
 from .imports import files, staff, units
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
@@ -63,6 +63,22 @@ class ImportForm(forms.Form):
         if upload.size > settings.IMPORT_MAX_BYTES:  # refused before a byte of it is read
             raise forms.ValidationError(files.too_large_message(upload.size), code="too_large")
         return upload
+
+
+def finished_message(summary: files.ImportSummary) -> str:
+    return _("Import finished: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.") % {
+        "created": summary.created,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+    }
+
+
+def pending_file(token: str) -> Path:
+    """The kept upload of a preview (the token was made by `_keep`, never taken from a browser
+    without being matched against the session first)."""
+    if not TOKEN.match(token):
+        raise ValueError("not an import token")
+    return pending_folder() / token
 
 
 def pending_folder() -> Path:
@@ -168,6 +184,13 @@ class ImportAdminMixin:
         if not result.ok:  # the database changed since the preview
             self._discard(request)
             return self._render_preview(request, result, name, "")
+        if len(result.rows) > settings.JOB_IMPORT_ROWS:
+            # A large file is written in the background; the job takes the kept file over.
+            request.session.pop(self._session_key, None)
+            job = jobs.job_start(
+                kind=f"import_{self.import_kind}", user=request.user, params={"model": self.import_kind, "token": kept, "name": name}, total=len(result.rows)
+            )
+            return HttpResponseRedirect(reverse("assessments:job", args=[job.pk]))
         try:
             summary = self._kind.write(rows=result.rows, actor=request.user)
         except services.ServiceError as error:
@@ -175,11 +198,7 @@ class ImportAdminMixin:
             messages.error(request, error.message)
             return HttpResponseRedirect(upload_url)
         self._discard(request)
-        messages.success(
-            request,
-            _("Import finished: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.")
-            % {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged},
-        )
+        messages.success(request, finished_message(summary))
         return HttpResponseRedirect(reverse(self._url_name("changelist")))
 
     # --- helpers ---

@@ -65,8 +65,18 @@ def _width(value) -> int:
 
 
 def xlsx_response(filename: str, title: str, header: Sequence[str], rows: Iterable[Sequence]) -> HttpResponse:
-    """Return an XLSX attachment with one sheet: a bold frozen header row with an autofilter,
-    columns as wide as their header and first rows, and dates as real dates."""
+    """Return an XLSX attachment (xlsx_bytes)."""
+    response = HttpResponse(xlsx_bytes(title, header, rows), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
+    return response
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence]) -> bytes:
+    """An XLSX workbook with one sheet: a bold frozen header row with an autofilter, columns as
+    wide as their header and first rows, and dates as real dates."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
     sheet.freeze_panes = "A2"
@@ -84,11 +94,7 @@ def xlsx_response(filename: str, title: str, header: Sequence[str], rows: Iterab
     sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{count + 1}"
     buffer = io.BytesIO()
     workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-    return response
+    return buffer.getvalue()
 
 
 def _xlsx_cell(sheet, value, font=None):

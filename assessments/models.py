@@ -1046,3 +1046,106 @@ class VerifiedPillarScore(models.Model):
 
     def __str__(self):
         return f"{self.verification_id} · {self.pillar_id}: {self.score:.2f}"
+
+
+# --- Background jobs, documents and in-app notices (issue: reports, reminders, jobs) ---------
+
+
+def job_result_path(job: "Job", filename: str) -> str:
+    return f"jobs/{job.created_at:%Y/%m}/{job.pk}-{filename}"
+
+
+class Job(models.Model):
+    """Long work run in the background (a Celery worker; in-process in the demo and tests):
+    who started it, what, its state, its progress and its result file or error. Only the person
+    who started it (and admins) may download the result, until `expires_at` (jobs.py)."""
+
+    class Kind(models.TextChoices):
+        REKAP_XLSX = "rekap_xlsx", _("Recap workbook (XLSX)")
+        IMPORT_STAFF = "import_staff", _("Staff import")
+        IMPORT_UNITS = "import_units", _("Work unit import")
+        REPORTS_PDF = "reports_pdf", _("PDF reports of the organisation")
+        SUMMARY_REBUILD = "summary_rebuild", _("Summary rebuild")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("started by"))
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    result = models.FileField(_("result"), storage=PrivateStorage, upload_to=job_result_path, blank=True)
+    result_name = models.CharField(_("file name"), max_length=150, blank=True)
+    summary = models.TextField(_("summary"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        indexes = [models.Index(fields=["started_by", "-created_at"], name="job_owner_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+class AssessmentReceipt(models.Model):
+    """A "Bukti Penilaian Mandiri" issued to a person for one submission: its code is printed
+    on the PDF, and /verifikasi/<code>/ confirms the document (name, period, index, date)
+    without the answers. One per assessment and submission time."""
+
+    code = models.CharField(_("verification code"), max_length=20, unique=True)
+    assessment = models.ForeignKey(SelfAssessment, on_delete=models.CASCADE, related_name="receipts", verbose_name=_("self-assessment"))
+    submitted_at = models.DateTimeField(_("submitted at"))
+    index_score = models.FloatField(_("integrity index"), null=True, blank=True)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        verbose_name = _("assessment receipt")
+        verbose_name_plural = _("assessment receipts")
+        constraints = [models.UniqueConstraint(fields=["assessment", "submitted_at"], name="one_receipt_per_submission")]
+
+    def __str__(self):
+        return self.code
+
+
+class Notice(models.Model):
+    """A reminder shown in the app to one person until they dismiss it or submit: the daily
+    reminders reach staff without an e-mail address this way (send_reminders), so that nobody
+    depends on e-mail."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("period"))
+    # What it says is written when it is shown, in the reader's language (templates).
+    days_before = models.PositiveSmallIntegerField(_("days before closing"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("dismissed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("in-app notice")
+        verbose_name_plural = _("in-app notices")
+        indexes = [models.Index(fields=["user", "read_at"], name="notice_unread_idx")]
+
+    def __str__(self):
+        return f"{self.user} · {self.created_at:%Y-%m-%d}"

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import common, dashboards, exports, reminders, review, self_assessment, verification
+from .views import common, dashboards, exports, jobs, reminders, review, self_assessment, verification
 
 app_name = "assessments"
 
@@ -38,4 +38,9 @@ urlpatterns = [
     path("hasil/<int:pk>/bukti-verifikasi/<int:item_pk>/", verification.requested_evidence, name="requested_evidence"),
     path("rekap/", dashboards.organisation, name="organisation"),
     path("rekap/ekspor.xlsx", exports.organisation_export, name="organisation_export"),
+    # Background jobs: the person who started one, and admins
+    path("tugas/", jobs.job_list, name="jobs"),
+    path("tugas/<int:pk>/", jobs.job_detail, name="job"),
+    path("tugas/<int:pk>/status/", jobs.job_status, name="job_status"),
+    path("tugas/<int:pk>/unduh/", jobs.job_download, name="job_download"),
 ]

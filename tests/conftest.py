@@ -180,3 +180,14 @@ hypothesis.settings.register_profile(
 )
 hypothesis.settings.register_profile("dev", hypothesis.settings.get_profile("ci"), max_examples=40)
 hypothesis.settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+
+
+def rekap_workbook(client, query: str = ""):
+    """Start the Rekap Instansi export as the page's button does, let the job run (in-process,
+    as in the demo) and download its file: the download response."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        started = client.post("/rekap/ekspor.xlsx", {"query": query})
+    assert started.status_code == 302, started.status_code
+    return client.get(started["Location"] + "unduh/")

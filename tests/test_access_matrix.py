@@ -39,6 +39,7 @@ Public by design (allowed for everyone, logged in or not): healthz, favicon.ico,
 set_language, the Privasi page (GET).
 """
 
+import datetime
 import io
 import itertools
 import zipfile
@@ -51,10 +52,12 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -62,6 +65,7 @@ from assessments import permissions, services, verification
 from assessments.models import (
     AssessmentEvent,
     AssessmentPeriod,
+    Job,
     PillarScore,
     PrivacyAcknowledgement,
     Rating,
@@ -257,8 +261,18 @@ assessments:export[ROOT,pegawai,xlsx]          POST  login 404   404   404   404
 # --- The organisation roll-up: admins only ----------------------------------------------------------------------
 assessments:organisation                       GET   login 403   403   403   403   403   403   200   403
 assessments:organisation                       POST  login 403   403   403   403   403   403   200   403
-assessments:organisation_export                GET   login 403   403   403   403   403   403   200   403
-assessments:organisation_export                POST  login 403   403   403   403   403   403   200   403
+# The export is a background job, started by a POST (it redirects to the job's page).
+assessments:organisation_export                GET   login 403   403   403   403   403   403   405   403
+assessments:organisation_export                POST  login 403   403   403   403   403   403   302   403
+# --- Background jobs: the person who started one (here the owner) and admins ---------------------------------------
+assessments:jobs                               GET   login 200   200   200   200   200   200   200   200
+assessments:jobs                               POST  login 405   405   405   405   405   405   405   405
+assessments:job[job]                           GET   login 200   404   404   404   404   404   200   404
+assessments:job[job]                           POST  login 405   405   405   405   405   405   405   405
+assessments:job_status[job]                    GET   login 200   404   404   404   404   404   200   404
+assessments:job_status[job]                    POST  login 405   405   405   405   405   405   405   405
+assessments:job_download[job]                  GET   login 200   404   404   404   404   404   200   404
+assessments:job_download[job]                  POST  login 405   405   405   405   405   405   405   405
 # --- The admin URLs that tests/test_admin_access.py does not walk -----------------------------------------------
 # The anonymous visitor's logout goes to /admin/ and on to the login page; an admin logs out with a
 # POST (GET: 405) and lands on /akun/login/; the catalogue is GET only. A content type's object
@@ -398,8 +412,10 @@ def scene(cast, period):
     }
     found = verification.verification_add(assessment=assessment, actor=cast.admin)
     item = VerifiedRating.objects.create(verification=found, rating=rating, decision="evidence", reason="Mohon bukti")
+    job = Job.objects.create(kind=Job.Kind.IMPORT_STAFF, started_by=cast.staff.user, state=Job.State.DONE, expires_at=timezone.now() + datetime.timedelta(days=7))
+    job.result.save("hasil.csv", ContentFile(b"NIP;Nama\n"))
     return SimpleNamespace(
-        cast=cast, period=period, assessment=assessment, rating=rating, users=users, staff=cast.staff, verification=found, item=item
+        cast=cast, period=period, assessment=assessment, rating=rating, users=users, staff=cast.staff, verification=found, item=item, job=job
     )
 
 
@@ -424,6 +440,9 @@ def argument_values(scene, key: str, name: str) -> list[tuple[str, str]]:
             "assessments:evidence": [("rating", scene.rating.pk)],
             "assessments:verify": [("verification", scene.verification.pk)],
             "assessments:requested_evidence": [("assessment", scene.assessment.pk)],
+            "assessments:job": [("job", scene.job.pk)],
+            "assessments:job_status": [("job", scene.job.pk)],
+            "assessments:job_download": [("job", scene.job.pk)],
         }.get(key),
         "item_pk": [("item", scene.item.pk)],
         "code": [("A1", "A1"), ("A", "A"), ("B", "B"), ("ROOT", "ROOT")],

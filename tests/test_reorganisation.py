@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from assessments import periods, reorganise, rollups, services, summaries
 from assessments.models import AssessmentPeriod, Employee, SelfAssessment, UnitLineage, WorkUnit
 
-from .conftest import make_employee, past_assessment, submitted_assessment
+from .conftest import make_employee, past_assessment, rekap_workbook, submitted_assessment
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def closed_views(client, period) -> dict:
         )
     }
     pages["sub-unit.csv"] = client.get(f"/unit/ROOT/ekspor/sub-unit.csv?{q}&tampilan=pohon").content.decode("utf-8-sig")
-    rekap = load_workbook(io.BytesIO(client.get(f"/rekap/ekspor.xlsx?{q}").content)).active
+    rekap = load_workbook(io.BytesIO(rekap_workbook(client, q).getvalue())).active
     pages["rekap.xlsx"] = [list(row) for row in rekap.iter_rows(values_only=True)]
     return pages
 

@@ -3,13 +3,15 @@ organisation roll-up (Rekap Instansi). The header row is Indonesian whatever the
 the unit's access comes from `permissions.get_unit_for_user`, the organisation's is admins'."""
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponseNotAllowed, QueryDict
+from django.shortcuts import redirect
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .. import disclosure, privacy, rollups
+from .. import disclosure, jobs, privacy, rollups
 from ..db_router import dashboard_reads
-from ..exports import csv_response, xlsx_response
-from ..models import AccessLog, AssessmentState
+from ..exports import csv_response, xlsx_bytes, xlsx_response
+from ..models import AccessLog, AssessmentState, Job
 from ..scoring import Grade, rounded
 from .dashboards import organisation_for_user, staff_filters, subunit_rows, unit_page
 
@@ -101,15 +103,38 @@ def _staff_line(employee) -> list:
 
 
 @login_required
-@dashboard_reads
 def organisation_export(request):
-    """The Rekap Instansi as XLSX, with the page's filters (period, comparison, level)."""
+    """The Rekap Instansi as XLSX, with the page's filters (period, comparison, level), made in
+    the background: admins only (organisation_for_user checks it now, the job again)."""
+    organisation_for_user(request)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    params = {"query": request.POST.get("query", "")[:500]}
+    job = jobs.job_start(kind=Job.Kind.REKAP_XLSX, user=request.user, params=params)
+    return redirect("assessments:job", pk=job.pk)
+
+
+def organisation_workbook(user, query: str, progress=None) -> tuple[str, bytes]:
+    """The file name and bytes of the Rekap Instansi workbook that `user` would see on the page
+    with the query string `query`; `progress(done, total)` is told of every unit written."""
+    request = HttpRequest()
+    request.user, request.GET = user, QueryDict(query)
     choice = organisation_for_user(request)
     period, compare, pillars = choice["period"], choice["compare"], choice["pillars"]
     rows = rollups.rollups_of(units=choice["tree"].units(choice["units"]), period=period, previous=compare)
-    disclosure.mask(request.user, rows, [period, compare])
-    verified = disclosure.verified_figures(request.user, period, [r.unit for r in rows])
+    disclosure.mask(user, rows, [period, compare])
+    verified = disclosure.verified_figures(user, period, [r.unit for r in rows])
+
+    if progress:
+        progress(0, len(rows))
+
+    def lines():
+        for number, r in enumerate(rows, start=1):
+            yield _rollup_line(r, pillars, compare=compare, indent=True) + _verified_line(verified[r.unit.pk])
+            if progress and number % 200 == 0:
+                progress(number, len(rows))
+
     with translation.override("id"):
         header = _rollup_header(pillars, compare) + [_("Verified assessments"), _("Verified index"), _("Self − verified")]
-        body = [_rollup_line(r, pillars, compare=compare, indent=True) + _verified_line(verified[r.unit.pk]) for r in rows]
-        return xlsx_response(f"rekap-instansi_{period.code}", f"Rekap {period.code}", header, body)
+        content = xlsx_bytes(f"Rekap {period.code}", header, lines())
+    return f"rekap-instansi_{period.code}.xlsx", content
