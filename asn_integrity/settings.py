@@ -201,6 +201,8 @@ CELERY_BEAT_SCHEDULE = {
     "job-files-expire": {"task": "assessments.tasks.job_files_expire", "schedule": crontab(minute=5)},
 }
 JOB_FILE_DAYS = env_int("JOB_FILE_DAYS", 7)
+# The place printed above the signature of a PDF report ("Jakarta, 7 Desember 2026").
+REPORT_PLACE = env("REPORT_PLACE", "Jakarta")
 # An import of more rows than this, and every Recap workbook and organisation PDF, runs as a job.
 JOB_IMPORT_ROWS = env_int("JOB_IMPORT_ROWS", 2000)
 
@@ -313,5 +315,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # django-axes writes the NIP and address of every login attempt: not into our logs.
         "axes": {"level": "ERROR"},
+        # WeasyPrint reports every step of every document at INFO; fontTools each font subset.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

@@ -2,7 +2,7 @@ import time
 
 from django.utils.functional import SimpleLazyObject
 
-from . import permissions
+from . import notices, permissions
 
 # The header's menu needs the user's roles on every page; they are kept in the session for a
 # few minutes to save three queries per page. Access itself is always checked live.
@@ -10,7 +10,8 @@ ROLES_TTL_SECONDS = 300
 
 
 def roles(request):
-    """Expose the user's roles to the page header; computed only if a template asks."""
+    """Expose the user's roles to the page header, and the deadline banner under it
+    (notices.deadline_banner); each computed only if a template asks."""
 
     def _roles():
         user = request.user
@@ -30,4 +31,4 @@ def roles(request):
         request.session["roles"] = fresh
         return fresh
 
-    return {"roles": SimpleLazyObject(_roles)}
+    return {"roles": SimpleLazyObject(_roles), "deadline": SimpleLazyObject(lambda: notices.deadline_banner(request))}

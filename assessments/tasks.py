@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.core.management import call_command
 
-from . import job_runners, jobs  # noqa: F401 - job_runners registers the runners
+from . import job_runners, jobs, reports  # noqa: F401 - job_runners and reports register the runners
 
 logger = logging.getLogger(__name__)
 

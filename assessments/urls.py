@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import common, dashboards, exports, jobs, reminders, review, self_assessment, verification
+from .views import common, dashboards, exports, jobs, reminders, reports, review, self_assessment, verification
 
 app_name = "assessments"
 
@@ -13,16 +13,21 @@ urlpatterns = [
     path("penilaian/<str:period_code>/kirim/", self_assessment.assessment_confirm, name="confirm"),
     path("hasil/<int:pk>/", self_assessment.assessment_result, name="result"),
     path("bukti/<int:pk>/", self_assessment.evidence_download, name="evidence"),
+    path("hasil/<int:pk>/bukti.pdf", reports.receipt_pdf, name="receipt"),
     path("data-saya/", self_assessment.my_data, name="my_data"),
     path("data-saya/unduh.csv", self_assessment.my_data_csv, name="my_data_csv"),
     path("privasi/pemberitahuan/<str:period_code>/", self_assessment.privacy_notice, name="privacy_notice"),
     # Public: who sees what, for anyone, logged in or not.
     path("privasi/", common.privacy_page, name="privacy"),
+    # One's own in-app reminders (notices.py): dismissing one.
+    path("pemberitahuan/<int:pk>/tutup/", common.notice_dismiss, name="notice_dismiss"),
+    path("verifikasi/<str:receipt_code>/", reports.receipt_verify, name="receipt_verify"),
     # Supervisors
     path("unit/", dashboards.dashboard_home, name="dashboard_home"),
     path("unit/<str:code>/", dashboards.unit_dashboard, name="dashboard"),
     path("unit/<str:code>/sub-unit/", dashboards.unit_subunits, name="subunits"),
     path("unit/<str:code>/pegawai/", dashboards.unit_staff, name="staff"),
+    path("unit/<str:code>/laporan.pdf", reports.unit_report, name="unit_report"),
     path("unit/<str:code>/setujui/", dashboards.bulk_approve, name="bulk_approve"),
     path("unit/<str:code>/pengingat/", reminders.unit_remind, name="remind"),
     re_path(r"^unit/(?P<code>[^/]+)/ekspor/(?P<table>sub-unit|pegawai)\.(?P<fmt>csv|xlsx)$", exports.unit_export, name="export"),
@@ -38,6 +43,7 @@ urlpatterns = [
     path("hasil/<int:pk>/bukti-verifikasi/<int:item_pk>/", verification.requested_evidence, name="requested_evidence"),
     path("rekap/", dashboards.organisation, name="organisation"),
     path("rekap/ekspor.xlsx", exports.organisation_export, name="organisation_export"),
+    path("rekap/laporan.pdf", reports.organisation_reports, name="organisation_reports"),
     # Background jobs: the person who started one, and admins
     path("tugas/", jobs.job_list, name="jobs"),
     path("tugas/<int:pk>/", jobs.job_detail, name="job"),

@@ -5,7 +5,10 @@ For each page: a warm-up, then N timed requests; prints median and p95 in millis
 number of SQL queries, and the ratio of the median to /healthz's. Dashboards are measured with
 the roll-up cache off (the database work of every request, as right after a state change) and
 again with it on. Last, the hand-written SQL that computes the root roll-up straight from the
-ratings table is timed as the physical reference.
+ratings table is timed as the physical reference. The unit PDF report is a page like the others;
+the whole organisation's Rekap workbook is made as a background job by a real Celery worker
+(Redis on 127.0.0.1:6379), timed from the click to the file, with the root dashboard measured
+while the worker runs it.
 
 Results go to bench/results/<size>.json (for `make bench-growth`).
 """
@@ -15,12 +18,23 @@ import json
 import re
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, SIZES, django_setup, gunicorn, prepare_database, production_env, session_for  # noqa: E402
+from bench.common import (  # noqa: E402
+    BROKER,
+    ROOT,
+    SIZES,
+    celery_worker,
+    django_setup,
+    gunicorn,
+    prepare_database,
+    production_env,
+    session_for,
+)
 
 DASHBOARDS = ["dashboard root", "dashboard mid", "dashboard leaf", "drill-down tree", "staff table", "organisation"]
 
@@ -124,6 +138,8 @@ def measure(base, people, count, warmup, dashboards_only=False):
     if not dashboards_only:
         pages.insert(0, Page("healthz", get(head, "/healthz")))
         pages += [
+            Page("unit PDF root", get(head, f"/unit/{root}/laporan.pdf")),
+            Page("unit PDF mid", get(head, f"/unit/{mid}/laporan.pdf")),
             Page("admin: staff list", get(admin, "/admin/assessments/employee/")),
             Page("admin: assessments list", get(admin, "/admin/assessments/selfassessment/")),
         ]
@@ -166,6 +182,40 @@ def measure(base, people, count, warmup, dashboards_only=False):
     return {page.name: page.row() for page in pages}
 
 
+def measure_job(base, people, count):
+    """The whole organisation's Rekap workbook as a background job through a real worker: the
+    seconds from the click to the finished file, and the root dashboard's median while the
+    worker runs it (against its median just before)."""
+    head, admin = client(base, people["head"]), client(base, people["admin"])
+    dashboard = f"{head.base}/unit/{people['root'].code}/"
+
+    def median_ms(n):
+        times = []
+        for _ in range(n):
+            started = time.perf_counter()
+            assert head.get(dashboard).status_code == 200
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
+
+    before = median_ms(count)
+    token, page = csrf(admin, "/rekap/")
+    query = re.search(r'name="query" value="([^"]*)"', page.text).group(1).replace("&amp;", "&")
+    started = time.perf_counter()
+    response = admin.post(admin.base + "/rekap/ekspor.xlsx", data={"query": query}, headers={"X-CSRFToken": token}, allow_redirects=False)
+    job_url = admin.base + response.headers["Location"]
+    during = []
+    while True:
+        status = admin.get(job_url + "status/").json()
+        if status["finished"]:
+            break
+        during.append(median_ms(3))
+    seconds = time.perf_counter() - started
+    assert status["state"] == "done", status
+    size = len(admin.get(admin.base + status["download"]).content)
+    return {"seconds": seconds, "units": status["total"], "bytes": size, "before_ms": before,
+            "during_ms": statistics.median(during) if during else None}
+
+
 def physical_reference(period, runs=5):
     """Time the one hand-written query computing the root roll-up (n, mean index, pillar means)
     straight from the ratings table; return (median ms, {pillar id or -1: mean}, n)."""
@@ -200,7 +250,7 @@ def physical_reference(period, runs=5):
     return statistics.median(times), means, counted
 
 
-def report(size, results, cached, reference):
+def report(size, results, cached, reference, job):
     floor = results["healthz"]["median"]
     print(f"\nmake bench SIZE={size}: {SIZES[size]['staff']:,} staff, {SIZES[size]['units']:,} units, "
           f"depth {SIZES[size]['depth']}, {SIZES[size]['periods']} closed periods + 1 open")
@@ -210,6 +260,9 @@ def report(size, results, cached, reference):
     print("with the roll-up cache on (warm):")
     for name, row in cached.items():
         print(f"{name + ' (cached)':<24}{row['median']:>10.1f}{row['p95']:>9.1f}{row['queries']:>9}{row['median'] / floor:>11.1f}   {row['n']}")
+    during = f"{job['during_ms']:.1f} ms" if job["during_ms"] is not None else "not measured (it finished first)"
+    print(f"Rekap workbook of the whole organisation as a job (Celery worker): {job['seconds']:.1f} s for {job['units']:,} units "
+          f"({job['bytes'] / 1024:,.0f} KB); root dashboard median while it ran {during}, just before {job['before_ms']:.1f} ms")
     ms, _means, counted = reference
     root = results["dashboard root"]["median"]
     print(f"physical reference: root roll-up straight from the ratings table ({counted:,} assessments): "
@@ -248,11 +301,14 @@ def main():
         results = measure(base, people, args.requests, args.warmup)
     with gunicorn(production_env(args.size, ROLLUP_CACHE_SECONDS=600), args.workers) as base:
         cached = measure(base, people, args.requests, args.warmup, dashboards_only=True)
+    jobs_env = production_env(args.size, ROLLUP_CACHE_SECONDS=0, CELERY_BROKER_URL=BROKER, PRIVATE_STORAGE_ROOT=tempfile.mkdtemp(prefix="asn-bench-"))
+    with celery_worker(jobs_env, ROOT / "bench" / "results" / "worker.log"), gunicorn(jobs_env, args.workers) as base:
+        job = measure_job(base, people, args.requests)
     reference = physical_reference(people["period"])
-    report(args.size, results, cached, reference)
+    report(args.size, results, cached, reference, job)
     check_reference(people, reference)
     output = ROOT / "bench" / "results" / f"{args.size}.json"
-    output.write_text(json.dumps({"size": args.size, "pages": results, "cached": cached, "reference_ms": reference[0]}, indent=2))
+    output.write_text(json.dumps({"size": args.size, "pages": results, "cached": cached, "reference_ms": reference[0], "rekap_job": job}, indent=2))
     print(f"saved {output.relative_to(ROOT)}")
 
 

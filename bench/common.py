@@ -137,6 +137,27 @@ def gunicorn(env: dict, workers: int, log_name: str = "gunicorn.log", extra_args
         log.close()
 
 
+BROKER = "redis://127.0.0.1:6379/7"  # the local Redis, a database of its own
+
+
+@contextmanager
+def celery_worker(env: dict, log_path: Path):
+    """A Celery worker (as docker-compose's `worker` runs it) on the broker in env's
+    CELERY_BROKER_URL, its output in `log_path`; stopped on leaving."""
+    subprocess.run(["redis-cli", "-n", env["CELERY_BROKER_URL"].rsplit("/", 1)[-1], "FLUSHDB"], check=True, stdout=subprocess.DEVNULL)
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen(
+            [PYTHON, "-m", "celery", "-A", "asn_integrity", "worker", "--pool", "solo", "--loglevel", "INFO",
+             "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
 def django_setup(env: dict) -> None:
     """Use the app's models from this process, on the benchmark database."""
     os.environ.update({key: env[key] for key in ("DATABASE_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")})

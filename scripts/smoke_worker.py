@@ -9,7 +9,6 @@ is downloaded and read. Also checks that the worker, not the web process, ran it
 
 import io
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,10 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import django_setup, gunicorn, prepare_database, production_env, session_for  # noqa: E402
-
-BROKER = "redis://127.0.0.1:6379/7"
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
+from bench.common import BROKER, celery_worker, django_setup, gunicorn, prepare_database, production_env, session_for  # noqa: E402
 
 
 def main():
@@ -32,15 +28,8 @@ def main():
     from django.contrib.auth import get_user_model
 
     admin, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_superuser": True, "is_staff": True})
-    subprocess.run(["redis-cli", "-n", "7", "FLUSHDB"], check=True, stdout=subprocess.DEVNULL)
     log_path = Path(private) / "worker.log"
-    with open(log_path, "w") as log:
-        worker = subprocess.Popen(
-            [PYTHON, "-m", "celery", "-A", "asn_integrity", "worker", "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat",
-             "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    try:
+    with celery_worker(env, log_path):
         with gunicorn(env, workers=1, log_name="smoke-worker-gunicorn.log") as base:
             import requests
 
@@ -72,9 +61,6 @@ def main():
             rows = list(load_workbook(io.BytesIO(download.content)).active.iter_rows(values_only=True))
             assert rows[0][0] == "Kode unit" and len(rows) > 2, rows[:2]
             elapsed = time.monotonic() - started
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
     ran = log_path.read_text()
     assert re.search(r"Task assessments\.tasks\.job_run\[[^\]]+\] succeeded", ran), "the worker's log does not show the job:\n" + ran[-3000:]
     states = " → ".join(dict.fromkeys(seen))

@@ -31,12 +31,13 @@ What every cell must satisfy besides its outcome:
   * cells without * leave the owner's data (account, employee record, assessments, ratings,
     pillar scores, history) exactly as it was;
   * the anonymous visitor, the colleague, the staff member of another unit and the sibling
-    unit's supervisor never see the owner's name or NIP, in any page or file.
+    unit's supervisor never see the owner's name or NIP, in any page or file (but for the
+    public check of a receipt, whose code the owner hands out: it names them, without the NIP).
 Every cell runs in its own savepoint, rolled back afterwards, with a fresh client.
 
 Public by design (allowed for everyone, logged in or not): healthz, favicon.ico, the login page
 (which sends a logged-in visitor on), logout (POST), password reset and its confirmation pages,
-set_language, the Privasi page (GET).
+set_language, the Privasi page (GET), the check of a receipt by its code (GET).
 """
 
 import datetime
@@ -61,11 +62,12 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from assessments import permissions, services, verification
+from assessments import permissions, reports, services, verification
 from assessments.models import (
     AssessmentEvent,
     AssessmentPeriod,
     Job,
+    Notice,
     PillarScore,
     PrivacyAcknowledgement,
     Rating,
@@ -135,6 +137,9 @@ assessments:my_data                            GET   login 200   200   200   200
 assessments:my_data                            POST  login 200   200   200   200   200   200   404   200
 assessments:my_data_csv                        GET   login 200   200   200   200   200   200   404   200
 assessments:my_data_csv                        POST  login 200   200   200   200   200   200   404   200
+# One's own in-app reminder (the owner's here): dismissed by a POST, back to the page; anyone else's is 404.
+assessments:notice_dismiss[notice]             GET   login 405   405   405   405   405   405   405   405
+assessments:notice_dismiss[notice]             POST  login 302   404   404   404   404   404   404   404
 # The privacy notice of a period names no person: everyone with an employee record reads it, and
 # the button records that they read it (their own row; each of them has read it already here).
 assessments:privacy_notice[open]               GET   login 200   200   200   200   200   200   404   200
@@ -152,6 +157,12 @@ assessments:confirm[open]                      POST  login 302   302   302   302
 # --- Someone else's assessment, rating and evidence -------------------------------------------------------------
 assessments:result[assessment]                 GET   login 200   404   404   200   404   200   200   200
 assessments:result[assessment]                 POST  login 200   404   404   200   404   200   200   200
+# A person's receipt of their own submission (PDF): theirs only, in both modes.
+assessments:receipt[assessment]                GET   login 200   404   404   404   404   404   404   404
+assessments:receipt[assessment]                POST  login 405   405   405   405   405   405   405   405
+# Public: confirms a receipt by its code (name, period, index, date; never the answers).
+assessments:receipt_verify[receipt]            GET   200   200   200   200   200   200   200   200   200
+assessments:receipt_verify[receipt]            POST  405   405   405   405   405   405   405   405   405
 assessments:evidence[rating]                   GET   login 200   404   404   200   404   200   200   200
 assessments:evidence[rating]                   POST  login 200   404   404   200   404   200   200   200
 # The review page: never one's own; it takes no POST (each decision has its own address).
@@ -188,6 +199,15 @@ assessments:dashboard[B]                       GET   login 404   404   404   404
 assessments:dashboard[B]                       POST  login 404   404   404   404   200   404   200   404
 assessments:dashboard[ROOT]                    GET   login 404   404   404   404   404   404   200   404
 assessments:dashboard[ROOT]                    POST  login 404   404   404   404   404   404   200   404
+# The unit's PDF report: whoever sees the dashboard, with the same figures.
+assessments:unit_report[A1]                    GET   login 404   404   404   200   404   200   200   404
+assessments:unit_report[A1]                    POST  login 405   405   405   405   405   405   405   405
+assessments:unit_report[A]                     GET   login 404   404   404   200   404   404   200   404
+assessments:unit_report[A]                     POST  login 405   405   405   405   405   405   405   405
+assessments:unit_report[B]                     GET   login 404   404   404   404   200   404   200   404
+assessments:unit_report[B]                     POST  login 405   405   405   405   405   405   405   405
+assessments:unit_report[ROOT]                  GET   login 404   404   404   404   404   404   200   404
+assessments:unit_report[ROOT]                  POST  login 405   405   405   405   405   405   405   405
 assessments:subunits[A1]                       GET   login 404   404   404   200   404   200   200   404
 assessments:subunits[A1]                       POST  login 404   404   404   200   404   200   200   404
 assessments:subunits[A]                        GET   login 404   404   404   200   404   404   200   404
@@ -264,6 +284,8 @@ assessments:organisation                       POST  login 403   403   403   403
 # The export is a background job, started by a POST (it redirects to the job's page).
 assessments:organisation_export                GET   login 403   403   403   403   403   403   405   403
 assessments:organisation_export                POST  login 403   403   403   403   403   403   302   403
+assessments:organisation_reports               GET   login 403   403   403   403   403   403   405   403
+assessments:organisation_reports               POST  login 403   403   403   403   403   403   302   403
 # --- Background jobs: the person who started one (here the owner) and admins ---------------------------------------
 assessments:jobs                               GET   login 200   200   200   200   200   200   200   200
 assessments:jobs                               POST  login 405   405   405   405   405   405   405   405
@@ -323,7 +345,7 @@ EXPECTED_BY_MODE = {"reviewed": EXPECTED, "confidential": {**EXPECTED, **parse_m
 
 # The rows under "Public by design": no one is refused them (405 is the method, not the person).
 PUBLIC = {"healthz", "favicon.ico", "set_language", "login", "logout", "password_reset", "password_reset_done",
-          "password_reset_confirm", "password_reset_complete", "assessments:privacy"}
+          "password_reset_confirm", "password_reset_complete", "assessments:privacy", "assessments:receipt_verify"}
 
 
 # --- The URLconf ----------------------------------------------------------------------------------
@@ -389,7 +411,8 @@ NEW_PASSWORD = "Sandi-Baru-2026-matriks"
 
 @pytest.fixture
 def scene(cast, period):
-    """staff's submitted assessment of the open period, with a PDF on its first rating."""
+    """staff's submitted assessment of the open period, with a PDF on its first rating; a job
+    and an in-app reminder of staff's."""
     sub = make_employee("kasubdit", cast.tree.a1, heads=cast.tree.a1, name="Kasubdit A1")
     answers = all_answers(period, 4, note="catatan")
     first = next(iter(answers))
@@ -412,10 +435,13 @@ def scene(cast, period):
     }
     found = verification.verification_add(assessment=assessment, actor=cast.admin)
     item = VerifiedRating.objects.create(verification=found, rating=rating, decision="evidence", reason="Mohon bukti")
+    receipt = reports.receipt_issue(assessment)
     job = Job.objects.create(kind=Job.Kind.IMPORT_STAFF, started_by=cast.staff.user, state=Job.State.DONE, expires_at=timezone.now() + datetime.timedelta(days=7))
     job.result.save("hasil.csv", ContentFile(b"NIP;Nama\n"))
+    notice = Notice.objects.create(user=cast.staff.user, period=period, days_before=7)
     return SimpleNamespace(
-        cast=cast, period=period, assessment=assessment, rating=rating, users=users, staff=cast.staff, verification=found, item=item, job=job
+        cast=cast, period=period, assessment=assessment, rating=rating, users=users, staff=cast.staff, verification=found, item=item, job=job,
+        notice=notice, receipt=receipt,
     )
 
 
@@ -440,11 +466,14 @@ def argument_values(scene, key: str, name: str) -> list[tuple[str, str]]:
             "assessments:evidence": [("rating", scene.rating.pk)],
             "assessments:verify": [("verification", scene.verification.pk)],
             "assessments:requested_evidence": [("assessment", scene.assessment.pk)],
+            "assessments:receipt": [("assessment", scene.assessment.pk)],
             "assessments:job": [("job", scene.job.pk)],
             "assessments:job_status": [("job", scene.job.pk)],
             "assessments:job_download": [("job", scene.job.pk)],
+            "assessments:notice_dismiss": [("notice", scene.notice.pk)],
         }.get(key),
         "item_pk": [("item", scene.item.pk)],
+        "receipt_code": [("receipt", scene.receipt.code)],
         "code": [("A1", "A1"), ("A", "A"), ("B", "B"), ("ROOT", "ROOT")],
         "table": [("sub-unit", "sub-unit"), ("pegawai", "pegawai")],
         "fmt": [("csv", "csv"), ("xlsx", "xlsx")],
@@ -613,7 +642,9 @@ def run_cell(scene, actor: str, method: str, row: str, url: str, outcome: str) -
         # test client means it to; calling close() here would close the database connection.
         text = body_text(response)
         if actor in STRANGERS:
-            for secret in (scene.staff.full_name, scene.staff.nip):
+            # A receipt's public check names the person by design (the code is the credential), never the NIP.
+            public_name = row.startswith("assessments:receipt_verify[")
+            for secret in (scene.staff.nip,) if public_name else (scene.staff.full_name, scene.staff.nip):
                 if secret in text:
                     problems.append(f"the page shows the owner's {secret!r}")
         transaction.set_rollback(True)

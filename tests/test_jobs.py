@@ -193,3 +193,37 @@ def test_the_summary_check_task_reports_a_difference(cast, period, caplog):
     UnitPeriodSummary.objects.filter(period=period, unit=cast.tree.a1).update(counted=7)
     assert "difference(s)" in tasks.summaries_check.delay().get()
     assert "summaries_check found differences" in caplog.text
+
+
+def test_a_superuser_recomputes_an_open_periods_summaries_in_the_background(admin_client, cast, period, previous_period):
+    from assessments.models import UnitPeriodSummary
+
+    from .conftest import submitted_assessment
+
+    submitted_assessment(cast.staff, period, 4)
+    UnitPeriodSummary.objects.filter(period=period, unit=cast.tree.a1).update(counted=7)  # damaged
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = admin_client.post(
+            "/admin/assessments/assessmentperiod/",
+            {"action": "rebuild_summaries", "_selected_action": [period.pk, previous_period.pk]},
+            follow=True,
+        )
+    job = Job.objects.get()
+    assert (job.kind, job.state, job.params["period"]) == ("summary_rebuild", "done", period.pk), job.error
+    assert f'<a href="/tugas/{job.pk}/">{period}</a>' in response.content.decode()
+    assert UnitPeriodSummary.objects.get(period=period, unit=cast.tree.a1).counted == 1
+    assert job.summary == f"Ringkasan {period} dihitung ulang dari penilaian."
+
+
+def test_only_a_superuser_is_offered_the_recompute(client, cast, period):
+    from django.contrib.auth.models import Group
+
+    helper = make_employee("kepegawaian", cast.tree.root)
+    helper.user.is_staff = True
+    helper.user.save()
+    helper.user.groups.add(Group.objects.get(name="Admin Kepegawaian"))
+    client.force_login(helper.user)
+    page = client.get("/admin/assessments/assessmentperiod/").content.decode()
+    assert "rebuild_summaries" not in page
+    client.force_login(cast.admin)
+    assert "rebuild_summaries" in client.get("/admin/assessments/assessmentperiod/").content.decode()

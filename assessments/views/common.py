@@ -8,11 +8,12 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
-from .. import permissions
+from .. import notices, permissions
 from ..forms import LoginForm
 from ..middleware import database_is_down, database_unavailable
 from ..models import AssessmentPeriod, OrganisationSetting, Visibility
@@ -114,3 +115,16 @@ def privacy_page(request):
             "retention_years": settings.RETENTION_YEARS,
         },
     )
+
+
+@login_required
+@require_POST
+def notice_dismiss(request, pk):
+    """Hide one of one's own in-app reminders (404 for anyone else's) and go back to the page
+    it was shown on, if `next` is an address on this site."""
+    notices.notice_dismiss(user=request.user, pk=pk)
+    notices.deadline_forget(request)
+    back = request.POST.get("next", "")
+    if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
+    return redirect("assessments:home")

@@ -110,6 +110,12 @@ def dashboard_home(request):
 @login_required
 @dashboard_reads
 def unit_dashboard(request, code):
+    return render(request, "assessments/unit_dashboard.html", dashboard_context(request, code))
+
+
+def dashboard_context(request, code: str) -> dict:
+    """Everything the unit dashboard shows (and its PDF report, reports.py): the unit's
+    roll-up, pillars, grades, trend and weak spots, masked for this viewer (disclosure.py)."""
     context = unit_page(request, code)
     unit, period, previous, pillars = context["unit"], context["period"], context["previous_period"], context["pillars"]
     rollup = rollups.unit_rollup(unit=unit, period=period, previous=previous)
@@ -148,7 +154,7 @@ def unit_dashboard(request, code):
         "merged_codes": ", ".join(u.code for u in combined),
         "split_from": structure.split_from(unit),
     } | verified_context(request.user, unit, period, pillars)
-    return render(request, "assessments/unit_dashboard.html", context)
+    return context
 
 
 def verified_context(user, unit, period, pillars) -> dict:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import permissions, privacy, retention, services, structure, verification
+from .. import notices, permissions, privacy, retention, services, structure, verification
 from ..exports import csv_response
 from ..forms import AssessmentForm, SubmitForm
 from ..models import (
@@ -278,6 +278,7 @@ def assessment_confirm(request, period_code):
         except services.ServiceError as error:
             messages.error(request, error.message)
             return redirect("assessments:form", period.code)
+        notices.deadline_forget(request)  # the banner goes at once
         if submitted:
             messages.success(request, _("Thank you: your self-assessment has been submitted."))
         else:
