@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 SIZE ?= S
 
-.PHONY: help install messages demo serve test lint bench bench-growth loadtest faulttest clean
+.PHONY: help install messages demo serve test lint bench bench-growth bench-submit loadtest faulttest clean
 
 help:
 	@echo "make demo    - set up (.venv, install, migrate SQLite, demo data) and serve on http://127.0.0.1:8000"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint    - ruff"
 	@echo "make bench   - benchmark against PostgreSQL (SIZE=XS|S|M)"
 	@echo "make bench-growth - S and M back to back, growth ratio per dashboard"
+	@echo "make bench-submit - submits/s at 1, 4 and 16 concurrent submitters, and lock waits (SIZE=S)"
 	@echo "make loadtest - Locust, 50 users for 60 s against gunicorn (LOAD_SIZE=M)"
 	@echo "make faulttest - stop and restart the local PostgreSQL under gunicorn: 503 pages, recovery time (root)"
 
@@ -58,6 +59,9 @@ bench-growth: $(BENCH_STAMP) messages
 	$(PY) bench/bench.py --size S
 	$(PY) bench/bench.py --size M
 	$(PY) bench/growth.py S M
+
+bench-submit: $(BENCH_STAMP) messages
+	$(PY) bench/submit.py --size $(SIZE)
 
 loadtest: $(BENCH_STAMP) messages
 	$(PY) bench/loadtest.py --size $(or $(LOAD_SIZE),M)

@@ -197,6 +197,8 @@ CELERY_BEAT_SCHEDULE = {
     "reminders": {"task": "assessments.tasks.reminders_send", "schedule": crontab(hour=7, minute=15)},
     # Every summary row of every period recomputed from the assessments; differences are logged.
     "summaries-check": {"task": "assessments.tasks.summaries_check", "schedule": crontab(hour=2, minute=30)},
+    # Summary changes a submit could not add within seconds (a safety net: normally none).
+    "summaries-pending": {"task": "assessments.tasks.summaries_pending_apply", "schedule": 60.0},
     # Job results are kept JOB_FILE_DAYS days.
     "job-files-expire": {"task": "assessments.tasks.job_files_expire", "schedule": crontab(minute=5)},
 }

@@ -289,6 +289,10 @@ class OrganisationSetting(models.Model):
         return cls.objects.filter(pk=1).first() or cls(pk=1, visibility=settings.ASSESSMENT_VISIBILITY)
 
 
+# The frozen questionnaires of opened periods, per process: {(period id, opened at): pillars}.
+QUESTIONNAIRES: dict[tuple, list] = {}
+
+
 class AssessmentPeriod(models.Model):
     """A quarter (triwulan). Opening it copies the framework in force into PeriodPillar and
     PeriodIndicator rows, and fixes its visibility, so later edits never reach an open or past
@@ -399,14 +403,25 @@ class AssessmentPeriod(models.Model):
 
     def questionnaire(self) -> list["PeriodPillar"]:
         """Return the frozen questionnaire: pillars in order, each with `.indicators.all()`
-        prefetched in order (two queries, cached on this instance)."""
-        if not hasattr(self, "_questionnaire"):
-            self._questionnaire = list(
+        prefetched in order. Once the period has opened it never changes, so this process
+        keeps it (QUESTIONNAIRES: two queries and some thirty objects saved on every form, save
+        and submit); before that, two queries, cached on this instance. Callers only read it."""
+        if hasattr(self, "_questionnaire"):
+            return self._questionnaire
+        key = (self.pk, self.opened_at) if self.status != self.Status.PLANNED and self.opened_at else None
+        found = QUESTIONNAIRES.get(key) if key else None
+        if found is None:
+            found = list(
                 self.pillars.order_by("order").prefetch_related(
                     models.Prefetch("indicators", queryset=PeriodIndicator.objects.order_by("order"))
                 )
             )
-        return self._questionnaire
+            if key:
+                if len(QUESTIONNAIRES) >= 32:
+                    QUESTIONNAIRES.clear()
+                QUESTIONNAIRES[key] = found
+        self._questionnaire = found
+        return found
 
 
 class PeriodPillar(Localized, models.Model):
@@ -1149,3 +1164,22 @@ class Notice(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.created_at:%Y-%m-%d}"
+
+
+class SummaryDelta(models.Model):
+    """A submission's or return's change to the summary rows, waiting to be added (summaries.py,
+    "Applying changes"): written by a submit that found another one applying, and added by the
+    next one to hold the period's lock, within moments. Readers never need it: it is gone
+    before the person's next page."""
+
+    period = models.ForeignKey(AssessmentPeriod, on_delete=models.CASCADE, related_name="+")
+    change = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("pending summary change")
+        verbose_name_plural = _("pending summary changes")
+
+    def __str__(self):
+        return f"{self.period_id} · {self.pk}"

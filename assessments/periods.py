@@ -165,6 +165,7 @@ def period_close(*, period: AssessmentPeriod) -> AssessmentPeriod:
     period = AssessmentPeriod.objects.select_for_update().get(pk=period.pk)
     if period.status != AssessmentPeriod.Status.OPEN:
         raise ServiceError(_("Only an open period can be closed."), code="not_open")
+    summaries.summaries_lock(period.pk)  # every change still pending is in the final figures
     summaries.period_expected_refresh(period=period)
     # The organisation it was assessed in, as it stands at the close: final from now on.
     structure.period_tree_record(period=period)

@@ -291,7 +291,6 @@ def assessment_submit(*, assessment: SelfAssessment, version: int, actor) -> boo
             for pillar_id, score in sheet.pillar_scores.items()
         )
         _log(assessment, actor, from_state, AssessmentState.SUBMITTED)
-        summaries.rollups_touch(assessment.period_id)  # locks the period row: summaries change one at a time
         summaries.summary_apply(assessment=assessment, sign=1, pillar_scores=sheet.pillar_scores)
         transaction.on_commit(lambda: notifications.assessment_submitted(assessment))
     return True
@@ -356,7 +355,6 @@ def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> Sel
     with transaction.atomic():
         assessment = _lock_submitted(assessment)
         scores = {ps.pillar_id: Fraction(ps.score) for ps in assessment.pillar_scores.all()}
-        summaries.rollups_touch(assessment.period_id)
         summaries.summary_apply(assessment=assessment, sign=-1, pillar_scores=scores)
         assessment.state = AssessmentState.RETURNED
         assessment.return_note = note

@@ -11,13 +11,14 @@ A closed period's rows never change again: every write here goes through
 """
 
 import copy
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 
-from django.db import transaction
-from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, Sum
 from django.utils.translation import gettext as _
 
 from . import structure
@@ -30,6 +31,7 @@ from .models import (
     PillarScore,
     Rating,
     SelfAssessment,
+    SummaryDelta,
     UnitPeriodIndicatorSummary,
     UnitPeriodPillarSummary,
     UnitPeriodSummary,
@@ -137,40 +139,155 @@ def expected_refresh_open_periods() -> None:
 
 def summary_apply(*, assessment: SelfAssessment, sign: int, pillar_scores: Mapping[int, Fraction]) -> None:
     """Add (sign=1) or remove (sign=-1) one counted assessment to the summary rows of its unit
-    and of every unit above it.
+    and of every unit above it, as part of the caller's transaction (a submit, a return).
 
-    Runs inside the caller's transaction, after `rollups_touch` has locked the period row: the
-    summary rows are then always locked in the same order, and the increments are done by the
-    database (F expressions), so concurrent submits never lose a count.
+    Every submit of a period changes the same rows (the organisation's, an echelon-I unit's), so
+    they must not each hold those rows until they commit: nothing shared is locked here but
+    the period's advisory lock, taken only if it is free (`_lock_try`). Whoever holds it adds
+    its change at once (the database increments, so no count is lost); a submit that finds it
+    taken leaves its change in the outbox (SummaryDelta) and, once committed, adds every
+    pending change under the lock (`pending_apply`) before the person's next page.
     """
-    chain, period_id = unit_chain(assessment.unit_id), assessment.period_id
-    period_figures_writable(period_id)
-    UnitPeriodSummary.objects.bulk_create([UnitPeriodSummary(unit_id=u, period_id=period_id) for u in chain], ignore_conflicts=True)
-    grade_field = GRADE_FIELDS[assessment.grade]
-    UnitPeriodSummary.objects.filter(unit_id__in=chain, period_id=period_id).update(
-        counted=F("counted") + sign,
-        index_sum=F("index_sum") + sign * assessment.index_score,
-        **{grade_field: F(grade_field) + sign},
-    )
+    period_id = assessment.period_id
+    _period_open_for_write(period_id)
+    change = _change_of(assessment, sign, pillar_scores)
+    if _lock_try(period_id):
+        _changes_add(period_id, [change])
+        _pending_add(period_id)  # and whatever an interrupted submit left (usually nothing: one query)
+    else:
+        SummaryDelta.objects.create(period_id=period_id, change=change)
+        transaction.on_commit(lambda: pending_apply(period_id))
 
+
+# A period's summary rows are changed by one transaction at a time: the holder of this
+# PostgreSQL advisory lock (transaction-scoped: released at its commit or rollback). SQLite
+# lets one writer in at a time anyway.
+LOCK_NAMESPACE = 7301
+PENDING_BATCH = 500
+PENDING_WAIT_SECONDS = 10
+
+
+def _lock_try(period_id: int) -> bool:
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, period_id])
+        return cursor.fetchone()[0]
+
+
+def summaries_lock(period_id: int) -> None:
+    """Wait for the period's lock and add every pending change, inside the caller's
+    transaction: for whatever rewrites or shifts the rows (a rebuild, a move, the close)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, period_id])
+    while _pending_add(period_id):
+        pass
+
+
+def _pending_add(period_id: int) -> bool:
+    """Add one batch of the period's pending changes (the lock is held); True if there may be more."""
+    pending = list(SummaryDelta.objects.filter(period_id=period_id).order_by("pk").values_list("pk", "change")[:PENDING_BATCH])
+    if pending:
+        _changes_add(period_id, [change for _pk, change in pending])
+        SummaryDelta.objects.filter(pk__in=[pk for pk, _change in pending]).delete()
+    return len(pending) == PENDING_BATCH
+
+
+def pending_apply(period_id: int) -> None:
+    """Add the period's pending changes, in transactions of their own, as soon as its lock is
+    free (after a submit that left one; daily before summaries_check). Gives up after
+    PENDING_WAIT_SECONDS (the next submit, or beat's sweep, adds them then)."""
+    deadline = time.monotonic() + PENDING_WAIT_SECONDS
+    pause = 0.002
+    while SummaryDelta.objects.filter(period_id=period_id).exists():
+        with transaction.atomic():
+            if _lock_try(period_id):
+                _pending_add(period_id)
+                continue
+        if time.monotonic() > deadline:
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _period_open_for_write(period_id: int) -> None:
+    """period_figures_writable for a submit or return, which must also keep the admin from
+    closing the period until it commits: a KEY SHARE lock on PostgreSQL, which many submits
+    hold at once and only the close's FOR UPDATE waits for."""
+    if connection.vendor != "postgresql":
+        period_figures_writable(period_id)
+        return
+    table = AssessmentPeriod._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT status FROM "{table}" WHERE id = %s FOR KEY SHARE', [period_id])  # noqa: S608 - the model's table
+        row = cursor.fetchone()
+    if row and row[0] == AssessmentPeriod.Status.CLOSED:
+        period_figures_writable(period_id)  # raises FiguresFrozen with the message
+
+
+def _change_of(assessment: SelfAssessment, sign: int, pillar_scores: Mapping[int, Fraction]) -> dict:
+    """One assessment's contribution, as the outbox keeps it (JSON: item ids as strings)."""
     masters = dict(PeriodPillar.objects.filter(pk__in=pillar_scores).values_list("pk", "pillar_id"))
-    pillar_values = {masters[pk]: float(score) for pk, score in pillar_scores.items()}
-    _item_sums_add(UnitPeriodPillarSummary, "pillar_id", chain, period_id, pillar_values, sign, FloatField())
-    ratings = dict(assessment.ratings.values_list("indicator_id", "score"))
-    _item_sums_add(UnitPeriodIndicatorSummary, "indicator_id", chain, period_id, ratings, sign, IntegerField())
+    return {
+        "unit": assessment.unit_id,
+        "sign": sign,
+        "index": assessment.index_score,
+        "grade": GRADE_FIELDS[assessment.grade],
+        "pillars": {str(masters[pk]): float(score) for pk, score in pillar_scores.items()},
+        "indicators": {str(pk): score for pk, score in assessment.ratings.values_list("indicator_id", "score")},
+    }
 
 
-def _item_sums_add(model, key: str, chain: list[int], period_id: int, values: Mapping[int, float], sign: int, kind) -> None:
-    """Add `sign` x each value (a pillar score, an indicator rating, by item id) to the per-item
-    summary rows of every unit of `chain`: the rows are created if missing, then incremented
-    by the database in one UPDATE."""
-    model.objects.bulk_create(
-        [model(unit_id=u, period_id=period_id, **{key: pk}) for u in chain for pk in values], ignore_conflicts=True
-    )
-    model.objects.filter(unit_id__in=chain, period_id=period_id, **{f"{key}__in": values}).update(
-        counted=F("counted") + sign,
-        score_sum=F("score_sum") + Case(*[When(**{key: pk}, then=Value(sign * v)) for pk, v in values.items()], output_field=kind),
-    )
+def _changes_add(period_id: int, changes: list[dict]) -> None:
+    """Add `changes` to the summary rows of each one's unit and its ancestors (today's tree: the
+    period is open), creating missing rows, in three statements whatever their number; then
+    mark the period's roll-ups as changed."""
+    paths = dict(WorkUnit.objects.filter(pk__in={c["unit"] for c in changes}).values_list("pk", "path"))
+    ancestors = {p for path in paths.values() for p in WorkUnit.chain_paths(path)}
+    by_path = dict(WorkUnit.objects.filter(path__in=ancestors).values_list("path", "pk"))
+    units: dict[int, dict] = {}
+    pillars: dict[tuple, list] = {}
+    indicators: dict[tuple, list] = {}
+    for change in changes:
+        sign = change["sign"]
+        for unit_id in (by_path[p] for p in WorkUnit.chain_paths(paths[change["unit"]])):
+            row = units.setdefault(unit_id, dict.fromkeys(SUMMARY_FIELDS, 0))
+            row["counted"] += sign
+            row["index_sum"] += sign * change["index"]
+            row[change["grade"]] += sign
+            for items, totals in ((change["pillars"], pillars), (change["indicators"], indicators)):
+                for item, value in items.items():
+                    total = totals.setdefault((unit_id, int(item)), [0, 0])
+                    total[0] += sign
+                    total[1] += sign * value
+    _increment(UnitPeriodSummary, ["unit_id"], SUMMARY_FIELDS, [(u, period_id, *(row[f] for f in SUMMARY_FIELDS)) for u, row in sorted(units.items())])
+    _increment(UnitPeriodPillarSummary, ["unit_id", "pillar_id"], ["counted", "score_sum"],
+               [(u, period_id, item, n, total) for (u, item), (n, total) in sorted(pillars.items())])
+    _increment(UnitPeriodIndicatorSummary, ["unit_id", "indicator_id"], ["counted", "score_sum"],
+               [(u, period_id, item, n, total) for (u, item), (n, total) in sorted(indicators.items())])
+    rollups_touch(period_id)
+
+
+def _increment(model, keys: list[str], fields: list[str], rows: list[tuple]) -> None:
+    """INSERT each row (keys, period, then `fields`), or add its fields to the existing row's:
+    one statement (PostgreSQL and SQLite both have ON CONFLICT ... DO UPDATE)."""
+    if not rows:
+        return
+    table = model._meta.db_table
+    columns = [keys[0], "period_id", *keys[1:], *fields]
+    conflict = ", ".join(["unit_id", "period_id", *keys[1:]])
+    extra = [f.column for f in model._meta.concrete_fields if f.column not in columns and not f.primary_key]
+    defaults = [model._meta.get_field(name).default for name in extra]
+    placeholders = "(" + ", ".join(["%s"] * (len(columns) + len(extra))) + ")"
+    added = ", ".join(f'"{f}" = "{table}"."{f}" + EXCLUDED."{f}"' for f in fields)
+    names = ", ".join(f'"{c}"' for c in [*columns, *extra])
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        values = ", ".join([placeholders] * len(chunk))
+        sql = f'INSERT INTO "{table}" ({names}) VALUES {values} ON CONFLICT ({conflict}) DO UPDATE SET {added}'  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for row in chunk for value in (*row, *defaults)])
 
 
 SUMMARY_FIELDS = ["counted", "index_sum", *GRADE_FIELDS.values()]
@@ -234,6 +351,7 @@ def summary_rebuild(*, period: AssessmentPeriod, closed: bool = False) -> None:
     period_recomputable(period)
     if not closed:
         period_figures_writable(period.pk)
+    summaries_lock(period.pk)  # pending changes are in the assessments it recomputes from
     rollups_touch(period.pk)
     computed = summary_compute(period=period)
     UnitPeriodSummary.objects.filter(period=period).update(**dict.fromkeys(SUMMARY_FIELDS, 0))
@@ -261,7 +379,9 @@ def summary_rebuild(*, period: AssessmentPeriod, closed: bool = False) -> None:
 
 def summary_differences(*, period: AssessmentPeriod) -> list[str]:
     """Compare every stored summary row of `period` with `summary_compute`; return one line per
-    difference (empty when every row is exact)."""
+    difference (empty when every row is exact). Changes still pending are added first."""
+    if period.status == AssessmentPeriod.Status.OPEN:
+        pending_apply(period.pk)
     computed = summary_compute(period=period)
     problems = []
     zero = dict.fromkeys(SUMMARY_FIELDS, 0)
@@ -322,6 +442,7 @@ def _summaries_shift(*, unit: WorkUnit, leaving: list[int], joining: list[int]) 
     open_rows = Q(period__status=AssessmentPeriod.Status.OPEN)
     for period_id in UnitPeriodSummary.objects.filter(open_rows, unit=unit).values_list("period_id", flat=True):
         period_figures_writable(period_id)
+        summaries_lock(period_id)
         rollups_touch(period_id)
     fields = ["counted", "expected", "index_sum", *GRADE_FIELDS.values()]
     for model, key, moved_fields in (

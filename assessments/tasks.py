@@ -40,3 +40,14 @@ def summaries_check() -> str:
 @shared_task
 def job_files_expire() -> int:
     return jobs.files_expire()
+
+
+@shared_task
+def summaries_pending_apply() -> None:
+    """A safety net: add summary changes that a submit left pending and could not add itself
+    within PENDING_WAIT_SECONDS (normally there are none)."""
+    from .models import SummaryDelta
+    from .summaries import pending_apply
+
+    for period_id in SummaryDelta.objects.values_list("period_id", flat=True).distinct():
+        pending_apply(period_id)

@@ -3,14 +3,22 @@ gunicorn with production settings on PostgreSQL (the benchmark's data of that si
 
 Prints requests/s, p50, p95, p99 and failures, then checks in the database that every submit
 Locust saw succeed is stored exactly once, with every rating, pillar score and its log entry.
+
+Then the floor: the same gunicorn and Locust settings against /healthz only, with no think time;
+the mix's requests/s as a share of it; and the CPU milliseconds per mixed request spent by
+gunicorn (master and workers) and by PostgreSQL (every backend of the server), read from /proc
+before and after the mix. Logins are left out of the per-request CPU: their password hash
+(PBKDF2, by design about a third of a second) is measured in this process and subtracted.
 """
 
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -83,6 +91,52 @@ def check_submissions(nips: list[str]) -> list[str]:
     return problems
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def processes(match) -> dict[int, float]:
+    """{pid: CPU seconds used so far} of the processes whose command line satisfies `match`."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if match(command):
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+    return found
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between the two readings (a process that started since counts from 0)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def login_cpu_seconds() -> float:
+    from django.contrib.auth.hashers import check_password, make_password
+
+    encoded = make_password("asn-bench-2026")
+    started = time.process_time()
+    for _ in range(3):
+        check_password("asn-bench-2026", encoded)
+    return (time.process_time() - started) / 3
+
+
+def locust(base: str, locustfile: str, users: int, seconds: int, prefix: Path, env: dict) -> list[dict]:
+    """Run Locust headless; return the rows of its statistics (the last one "Aggregated")."""
+    subprocess.run(
+        [PYTHON, "-m", "locust", "-f", str(ROOT / "bench" / locustfile), "--headless", "--host", base,
+         "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--csv", str(prefix),
+         "--only-summary", "--loglevel", "WARNING"],
+        cwd=ROOT, env=env, check=False,
+    )
+    with open(f"{prefix}_stats.csv") as stats:
+        return list(csv.DictReader(stats))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=SIZES, default="M")
@@ -104,23 +158,37 @@ def main():
         submitted.touch()
         prefix = results / f"loadtest-{args.size}"
         with gunicorn(env, args.workers) as base:
-            subprocess.run(
-                [PYTHON, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "--host", base,
-                 "-u", str(args.users), "-r", str(args.users), "-t", f"{args.seconds}s", "--csv", str(prefix),
-                 "--only-summary", "--loglevel", "WARNING"],
-                cwd=ROOT, env={**env, "LOADTEST_POOL": str(pool_file), "LOADTEST_SUBMITTED": str(submitted)}, check=False,
-            )
+            port = base.rsplit(":", 1)[1]
+            is_gunicorn = lambda command: "gunicorn" in command and f"127.0.0.1:{port}" in command  # noqa: E731
+            is_postgres = lambda command: command.startswith("postgres")  # noqa: E731
+            before = processes(is_gunicorn), processes(is_postgres)
+            mix = locust(base, "locustfile.py", args.users, args.seconds, prefix,
+                         {**env, "LOADTEST_POOL": str(pool_file), "LOADTEST_SUBMITTED": str(submitted)})
+            after = processes(is_gunicorn), processes(is_postgres)
+            floor = locust(base, "locustfile_floor.py", args.users, args.seconds, results / f"loadtest-{args.size}-floor", env)
         nips = [line for line in submitted.read_text().splitlines() if line]
 
-    with open(f"{prefix}_stats.csv") as stats:
-        rows = list(csv.DictReader(stats))
+    rows = mix
     total = next(row for row in rows if row["Name"] == "Aggregated")
+    floor_total = next(row for row in floor if row["Name"] == "Aggregated")
     print(f"\nmake loadtest SIZE={args.size}: {args.users} users for {args.seconds} s, gunicorn {args.workers} workers")
+    print(f"requests/s {float(total['Requests/s']):.1f} · p50 {total['50%']} ms · p95 {total['95%']} ms · "
+          f"p99 {total['99%']} ms · failures {total['Failure Count']}")
     print(f"{'request':<28}{'count':>8}{'fail':>6}{'p50':>7}{'p95':>7}{'p99':>7}  ms")
     for row in rows:
         print(f"{row['Name'][:27]:<28}{row['Request Count']:>8}{row['Failure Count']:>6}{row['50%']:>7}{row['95%']:>7}{row['99%']:>7}")
-    print(f"requests/s {float(total['Requests/s']):.1f} · p50 {total['50%']} ms · p95 {total['95%']} ms · "
-          f"p99 {total['99%']} ms · failures {total['Failure Count']}")
+    floor_rate = float(floor_total["Requests/s"])
+    print(f"floor (/healthz only, no think time, same gunicorn and Locust): requests/s {floor_rate:.1f} · "
+          f"p50 {floor_total['50%']} ms · p95 {floor_total['95%']} ms · failures {floor_total['Failure Count']}")
+    print(f"the mix serves {float(total['Requests/s']) / floor_rate:.3f} of the floor's requests/s")
+    requests = int(total["Request Count"])
+    logins = sum(int(row["Request Count"]) for row in rows if row["Name"] == "log in")
+    web_cpu, db_cpu = cpu_used(before[0], after[0]), cpu_used(before[1], after[1])
+    login_cost = login_cpu_seconds()
+    per_request = lambda seconds: 1000 * seconds / max(requests - logins, 1)  # noqa: E731
+    print(f"CPU per mixed request (logins left out: {logins} × {login_cost * 1000:.0f} ms of password hashing): "
+          f"gunicorn {per_request(web_cpu - logins * login_cost):.1f} ms + PostgreSQL {per_request(db_cpu):.1f} ms "
+          f"= {per_request(web_cpu - logins * login_cost + db_cpu):.1f} ms")
     problems = check_submissions(nips)
     print(f"database check: {len(nips)} successful submits; "
           + ("every one stored exactly once with all ratings, pillar scores and one submit event" if not problems else "PROBLEMS:"))

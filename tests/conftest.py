@@ -53,6 +53,9 @@ def make_employee(
 
 @pytest.fixture(autouse=True)
 def test_settings(settings, tmp_path):
+    from assessments.models import QUESTIONNAIRES
+
+    QUESTIONNAIRES.clear()  # ids are reused from one test to the next
     settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
     # Real hashing costs a third of a second per user; the tests make many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -163,10 +163,11 @@ def test_a_small_import_is_still_written_at_once(admin_client, cast, period):
 # --- The daily schedule (beat) -----------------------------------------------------------------
 
 
-def test_beat_runs_the_reminders_the_summary_check_and_the_file_expiry_daily():
+def test_beat_runs_the_reminders_the_summary_check_the_file_expiry_and_the_pending_sweep():
     schedule = django_settings.CELERY_BEAT_SCHEDULE
     assert {entry["task"] for entry in schedule.values()} == {
         "assessments.tasks.reminders_send", "assessments.tasks.summaries_check", "assessments.tasks.job_files_expire",
+        "assessments.tasks.summaries_pending_apply",
     }  # fmt: skip
     assert all(entry["task"] in tasks.job_run.app.tasks for entry in schedule.values())
 
