@@ -274,6 +274,10 @@ BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+# With Redis shared by every web server, a session is read from the cache (written through to
+# PostgreSQL); without it, from PostgreSQL: a per-process memory cache could hand one worker a
+# session another has already ended.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 
 # Content-Security-Policy: no inline script or style anywhere; chart data travels as JSON.
 CONTENT_SECURITY_POLICY = {

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import PYTHON, ROOT, SIZES, django_setup, gunicorn, prepare_database, production_env, session_for  # noqa: E402
 
 PASSWORD = "asn-bench-2026"  # seed_scale's
+LOADTEST_REDIS = "redis://127.0.0.1:6379/2"
 
 
 def make_pool(users: int, pool_size: int) -> dict:
@@ -147,7 +148,9 @@ def main():
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
 
-    env = production_env(args.size)  # the roll-up cache on, as deployed
+    # As docker-compose deploys it: the roll-up cache on, sessions and cache in Redis.
+    env = production_env(args.size, REDIS_URL=LOADTEST_REDIS)
+    subprocess.run(["redis-cli", "-n", LOADTEST_REDIS.rsplit("/", 1)[1], "FLUSHDB"], check=True, stdout=subprocess.DEVNULL)
     print(f"Preparing {args.size} on {env['DATABASE_URL']}...", flush=True)
     prepare_database(args.size, env)
     django_setup(env)
