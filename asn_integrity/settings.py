@@ -185,7 +185,7 @@ ROLLUP_CACHE_SECONDS = env_int("ROLLUP_CACHE_SECONDS", 600)
 # CELERY_BROKER_URL tasks run in-process at once (the demo and the tests need no worker);
 # docker-compose points it at its Redis and runs a worker and beat.
 CELERY_TASK_ALWAYS_EAGER = not env("CELERY_BROKER_URL")
-CELERY_BROKER_URL = env("CELERY_BROKER_URL") or "memory://"
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "Asia/Jakarta"
