@@ -172,7 +172,9 @@ def log_in(client, username: str, password: str = PASSWORD) -> bool:
     return client.post("/akun/login/", {"username": username, "password": password}).status_code == 302
 
 
-# Hypothesis (tests/test_fuzz.py): 300 examples per test in CI (which sets CI=true), 40 locally.
+# Hypothesis (tests/test_fuzz.py): 300 examples per test in CI (which sets CI=true), 40 locally;
+# HYPOTHESIS_PROFILE names one (.ci/run's second pass, on PostgreSQL, runs "dev": the 300 ran
+# on SQLite just before).
 # Examples share their test's function-scoped fixtures and roll their own changes back.
 hypothesis.settings.register_profile(
     "ci",
@@ -182,7 +184,7 @@ hypothesis.settings.register_profile(
     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture, hypothesis.HealthCheck.too_slow],
 )
 hypothesis.settings.register_profile("dev", hypothesis.settings.get_profile("ci"), max_examples=40)
-hypothesis.settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 
 
 def rekap_workbook(client, query: str = ""):
