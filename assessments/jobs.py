@@ -123,10 +123,7 @@ def downloadable(job: Job, now: datetime.datetime | None = None) -> bool:
 
 def files_expire(now: datetime.datetime | None = None) -> int:
     """Delete the result files past their expiry (the job row stays, as a record); return how many."""
-    now = now or timezone.now()
-    count = 0
-    for job in Job.objects.filter(expires_at__lte=now).exclude(result=""):
+    expired = list(Job.objects.filter(expires_at__lte=now or timezone.now()).exclude(result=""))
+    for job in expired:
         job.result.delete(save=False)
-        Job.objects.filter(pk=job.pk).update(result="")
-        count += 1
-    return count
+    return Job.objects.filter(pk__in=[job.pk for job in expired]).update(result="")

@@ -11,10 +11,11 @@ read (`StaticOnly`), so a report never reaches the network.
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -171,22 +172,16 @@ def unit_report_context(request, code: str) -> dict:
     return context
 
 
-def report_request(user, period_code: str) -> HttpRequest:
-    """A request as the unit dashboard gets it, for a report made outside one (a job)."""
-    request = HttpRequest()
-    request.user, request.GET = user, QueryDict(f"periode={period_code}")
-    return request
-
-
 @runner(Job.Kind.REPORTS_PDF)
 def organisation_reports(job: Job, progress: Progress) -> Outcome:
     """One PDF: the organisation, then each echelon-I unit on its own pages."""
     user = job.started_by
     if not permissions.is_admin(user):
         raise ServiceError(_("Only admins may make the reports of the whole organisation."), code="not_admin")
+    from .views.common import request_as
     from .views.dashboards import _period_choice
 
-    request = report_request(user, job.params.get("period", ""))
+    request = request_as(user, urlencode({"periode": job.params.get("period", "")}))
     tree = structure.PeriodTree(_period_choice(request)[1])
     roots = tree.roots()
     if not roots:

@@ -7,7 +7,8 @@ import logging
 from celery import shared_task
 from django.core.management import call_command
 
-from . import job_runners, jobs, reports  # noqa: F401 - job_runners and reports register the runners
+from . import job_runners, jobs, reports, summaries  # noqa: F401 - job_runners and reports register the runners
+from .models import SummaryDelta
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,5 @@ def job_files_expire() -> int:
 def summaries_pending_apply() -> None:
     """A safety net: add summary changes that a submit left pending and could not add itself
     within PENDING_WAIT_SECONDS (normally there are none)."""
-    from .models import SummaryDelta
-    from .summaries import pending_apply
-
     for period_id in SummaryDelta.objects.values_list("period_id", flat=True).distinct():
-        pending_apply(period_id)
+        summaries.pending_apply(period_id)

@@ -5,6 +5,7 @@ nothing. And the daily schedule that beat runs."""
 
 import datetime
 import io
+import os
 
 import pytest
 from django.conf import settings as django_settings
@@ -90,7 +91,7 @@ def test_files_expire_after_seven_days_and_the_page_says_so(admin_client, cast, 
     assert tasks.job_files_expire.delay().get() == 0  # beat's task, today: nothing is due
     assert jobs.files_expire(now=job.expires_at) == 1
     job.refresh_from_db()
-    assert not job.result and not __import__("os").path.exists(stored)
+    assert not job.result and not os.path.exists(stored)
     assert admin_client.get(f"/tugas/{job.pk}/unduh/").status_code == 404
     assert "File ini sudah kedaluwarsa dan dihapus" in admin_client.get(f"/tugas/{job.pk}/").content.decode()
 

@@ -70,19 +70,26 @@ def test_the_unit_report_is_in_english_when_chosen(client, cast, period, scores)
 
 
 def test_the_unit_report_follows_the_disclosure_rules_of_the_page(client, cast, period, scores):
-    """A closed confidential period: the head of A sees A1's five as a group, but the unit's own
-    staff (one person) stay hidden, and with them the next-smallest part (complementary)."""
+    """A closed confidential period: A's own staff (one person, index 0,0) stay hidden, and so
+    does A's total, from which they would follow by subtraction; A1's five are shown. The PDF
+    hides exactly what the pages hide."""
+    from assessments import periods
     from assessments.models import AssessmentPeriod
 
     AssessmentPeriod.objects.filter(pk=period.pk).update(visibility="confidential")
-    submitted_assessment(cast.supervisor, period, 1)  # A's own staff: one person
+    submitted_assessment(cast.supervisor, period, 1)
+    periods.period_close(period=period)
     client.force_login(cast.supervisor.user)
-    page = client.get(f"/unit/A/sub-unit/?periode={period.code}").content.decode()
+    summary = client.get(f"/unit/A/?periode={period.code}").content.decode()
+    subunits = client.get(f"/unit/A/sub-unit/?periode={period.code}").content.decode()
+    assert 'data-testid="index-withheld"' in summary and 'data-testid="index-mean"' not in summary
+    assert "65,0" in subunits
     text = squeeze(pdf_text(client.get(f"/unit/A/laporan.pdf?periode={period.code}").content))
     assert "Periode rahasia" in text
-    hidden_on_page = page.count("disembunyikan")
-    assert hidden_on_page and text.count("disembunyikan") >= 1
-    assert "20,0" not in text  # the supervisor's own index (all ones) is never printed
+    assert re.search(r"Rata-rata indeks integritas 6 ?/ ?\d+ Disembunyikan", text)
+    assert re.search(r"Subdirektorat A1 5 \d+ [\d,]+ 65,0 Butuh Perbaikan", text)
+    assert re.search(r"Pegawai langsung di unit ini 1 \d+ [\d,]+ disembunyikan", text)
+    assert not re.search(r"(?<![\d,±+−])(0,0|54,2)(?![\d])", text)  # neither the person's nor A's index
 
 
 def test_staff_and_strangers_get_no_unit_report(client, cast, period, scores):

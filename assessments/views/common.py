@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,6 +17,14 @@ from .. import notices, permissions
 from ..forms import LoginForm
 from ..middleware import database_is_down, database_unavailable
 from ..models import AssessmentPeriod, OrganisationSetting, Visibility
+
+
+def request_as(user, query: str) -> HttpRequest:
+    """A GET request of `user` with the query string `query`, as a page gets it: for work done
+    outside a request (a background job) with the page's own code and filters."""
+    request = HttpRequest()
+    request.user, request.GET = user, QueryDict(query)
+    return request
 
 
 def query_without_page(request) -> str:

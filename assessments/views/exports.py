@@ -3,7 +3,7 @@ organisation roll-up (Rekap Instansi). The header row is Indonesian whatever the
 the unit's access comes from `permissions.get_unit_for_user`, the organisation's is admins'."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponseNotAllowed, QueryDict
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from ..db_router import dashboard_reads
 from ..exports import csv_response, xlsx_bytes, xlsx_response
 from ..models import AccessLog, AssessmentState, Job
 from ..scoring import Grade, rounded
+from .common import request_as
 from .dashboards import organisation_for_user, staff_filters, subunit_rows, unit_page
 
 
@@ -106,20 +107,24 @@ def _staff_line(employee) -> list:
 def organisation_export(request):
     """The Rekap Instansi as XLSX, with the page's filters (period, comparison, level), made in
     the background: admins only (organisation_for_user checks it now, the job again)."""
-    organisation_for_user(request)
+    return organisation_job(request, Job.Kind.REKAP_XLSX, lambda choice: {"query": request.POST.get("query", "")[:500]})
+
+
+def organisation_job(request, kind: str, params_of):
+    """Start a background job over the organisation from a button of the Rekap Instansi: admins
+    only (organisation_for_user answers 403 to anyone else, before the 405 of a GET);
+    `params_of(the page's choice)` gives the job's parameters. Then to the job's page."""
+    choice = organisation_for_user(request)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    params = {"query": request.POST.get("query", "")[:500]}
-    job = jobs.job_start(kind=Job.Kind.REKAP_XLSX, user=request.user, params=params)
+    job = jobs.job_start(kind=kind, user=request.user, params=params_of(choice))
     return redirect("assessments:job", pk=job.pk)
 
 
 def organisation_workbook(user, query: str, progress=None) -> tuple[str, bytes]:
     """The file name and bytes of the Rekap Instansi workbook that `user` would see on the page
     with the query string `query`; `progress(done, total)` is told of every unit written."""
-    request = HttpRequest()
-    request.user, request.GET = user, QueryDict(query)
-    choice = organisation_for_user(request)
+    choice = organisation_for_user(request_as(user, query))
     period, compare, pillars = choice["period"], choice["compare"], choice["pillars"]
     rows = rollups.rollups_of(units=choice["tree"].units(choice["units"]), period=period, previous=compare)
     disclosure.mask(user, rows, [period, compare])

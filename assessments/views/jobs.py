@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from .. import jobs
@@ -64,4 +63,4 @@ def job_download(request, pk):
 @require_GET
 def job_list(request):
     mine = Job.objects.filter(started_by=request.user).order_by("-created_at", "-id")[:30]
-    return render(request, "assessments/job_list.html", {"jobs": mine, "now": timezone.now()})
+    return render(request, "assessments/job_list.html", {"jobs": mine})

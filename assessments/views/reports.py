@@ -4,17 +4,17 @@ the public page that confirms a receipt by its code."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from .. import jobs, permissions, reports
+from .. import permissions, reports
 from ..db_router import dashboard_reads
 from ..errors import ServiceError
 from ..models import Job
-from .dashboards import organisation_for_user
+from .exports import organisation_job
 from .self_assessment import result_context
 
 
@@ -33,12 +33,8 @@ def unit_report(request, code):
 
 @login_required
 def organisation_reports(request):
-    """Admins only (organisation_for_user says 403 to anyone else), started with a POST."""
-    choice = organisation_for_user(request)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    job = jobs.job_start(kind=Job.Kind.REPORTS_PDF, user=request.user, params={"period": request.POST.get("periode") or choice["period"].code})
-    return redirect("assessments:job", pk=job.pk)
+    """The whole organisation's report of the period chosen on the Rekap, as a background job."""
+    return organisation_job(request, Job.Kind.REPORTS_PDF, lambda choice: {"period": request.POST.get("periode") or choice["period"].code})
 
 
 @login_required
@@ -51,7 +47,7 @@ def receipt_pdf(request, pk):
     receipt = reports.receipt_issue(assessment)
     context = result_context(request, assessment) | {
         "receipt": receipt,
-        "verify_url": request.build_absolute_uri(f"/verifikasi/{receipt.code}/"),
+        "verify_url": request.build_absolute_uri(reverse("assessments:receipt_verify", args=[receipt.code])),
         "made_at": timezone.localtime(),
     }
     try:
