@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIREMENTS = ("requirements.txt", "requirements-dev.txt", "requirements-bench.txt")
+REQUIREMENTS = ("requirements.txt", "requirements-dev.txt", "requirements-bench.txt", "requirements-ldap.txt")
 ALLOW_LIST = "requirements-pins-allow.txt"
 
 # name, optional [extras], ==, version; an environment marker after ";" is dropped.

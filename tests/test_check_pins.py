@@ -66,7 +66,7 @@ def test_a_stale_allow_list_line_fails():
     report = check("ruff==0.17.6\n", allow="ruff  # old reason\nlocust  # gone\n")
     assert report.problems == [
         "ruff: pinned at the newest 0.17.6, remove it from requirements-pins-allow.txt",
-        "locust: in requirements-pins-allow.txt but pinned in none of requirements.txt, requirements-dev.txt, requirements-bench.txt",
+        "locust: in requirements-pins-allow.txt but pinned in none of requirements.txt, requirements-dev.txt, requirements-bench.txt, requirements-ldap.txt",
     ]
 
 
