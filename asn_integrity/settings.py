@@ -144,6 +144,57 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out NIP + address first
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+
+def ldap_settings(environ) -> dict:
+    """Return the django-auth-ldap settings (AUTH_LDAP_*) for the LDAP_* variables of `environ`
+    (README, "Signing in: LDAP / Active Directory"; the backend is assessments/sso_ldap.py).
+    A person types their directory login or their NIP: the search finds the entry by either."""
+    try:
+        import ldap
+        from django_auth_ldap.config import LDAPSearch
+    except ImportError as error:
+        raise ImproperlyConfigured(
+            "LDAP_SERVER_URI is set but python-ldap and django-auth-ldap are not installed: "
+            "pip install -r requirements-ldap.txt (it needs libldap2-dev and libsasl2-dev to build)."
+        ) from error
+    base = environ.get("LDAP_USER_SEARCH_BASE", "")
+    login_filter = environ.get("LDAP_USER_FILTER") or "(uid=%(user)s)"
+    nip_attribute = environ.get("LDAP_NIP_ATTRIBUTE") or "employeeNumber"
+    if not base:
+        raise ImproperlyConfigured("LDAP_SERVER_URI is set: LDAP_USER_SEARCH_BASE must name where the people are.")
+    if "%(user)s" not in login_filter:
+        raise ImproperlyConfigured("LDAP_USER_FILTER must contain %(user)s, where the login typed goes.")
+    if not login_filter.startswith("("):
+        login_filter = f"({login_filter})"
+    timeout = int(environ.get("LDAP_TIMEOUT") or 5)
+    # Referrals off: Active Directory answers a search of the domain root with referrals that
+    # libldap would follow anonymously. The timeouts keep a dead directory from holding a worker.
+    options = {ldap.OPT_REFERRALS: 0, ldap.OPT_NETWORK_TIMEOUT: timeout, ldap.OPT_TIMEOUT: timeout}
+    if environ.get("LDAP_CA_CERT_FILE"):
+        # The agency's own certificate authority; NEWCTX (last) makes libldap read it.
+        options |= {ldap.OPT_X_TLS_CACERTFILE: environ["LDAP_CA_CERT_FILE"], ldap.OPT_X_TLS_NEWCTX: 0}
+    return {
+        "AUTH_LDAP_SERVER_URI": environ["LDAP_SERVER_URI"],
+        "AUTH_LDAP_BIND_DN": environ.get("LDAP_BIND_DN", ""),
+        "AUTH_LDAP_BIND_PASSWORD": environ.get("LDAP_BIND_PASSWORD", ""),
+        "AUTH_LDAP_START_TLS": (environ.get("LDAP_START_TLS") or "").strip().lower() in ("1", "true", "yes", "on"),
+        "AUTH_LDAP_CONNECTION_OPTIONS": options,
+        # Only the NIP attribute is read: nothing else about the person leaves the directory.
+        "AUTH_LDAP_USER_SEARCH": LDAPSearch(
+            base, ldap.SCOPE_SUBTREE, f"(|{login_filter}({nip_attribute}=%(user)s))", attrlist=[nip_attribute]
+        ),
+        "AUTH_LDAP_NIP_ATTRIBUTE": nip_attribute,
+    }
+
+
+# LDAP / Active Directory sign-in is on when LDAP_SERVER_URI is set: after axes (which refuses a
+# locked-out login before the directory is asked), before the local passwords (which keep working
+# for those the directory does not know: superusers, accounts outside it).
+LDAP_BACKEND = "assessments.sso_ldap.EmployeeLDAPBackend"
+if env("LDAP_SERVER_URI"):
+    globals().update(ldap_settings(os.environ))
+    AUTHENTICATION_BACKENDS.insert(1, LDAP_BACKEND)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "assessments:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -321,6 +372,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # django-axes writes the NIP and address of every login attempt: not into our logs.
         "axes": {"level": "ERROR"},
+        # django-auth-ldap names the login typed and the directory entry in its debug and info
+        # lines; what is left are its errors talking to the directory, which name nobody.
+        "django_auth_ldap": {"level": "WARNING"},
         # WeasyPrint reports every step of every document at INFO; fontTools each font subset.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},

@@ -47,6 +47,10 @@ class LoginForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("The NIP (or user name) and the password do not match. Check both and try again; capital letters count."),
+        "directory_unavailable": _(
+            "The office directory (LDAP) did not answer, so your password could not be checked. "
+            "Try again in a few minutes; if it keeps happening, tell your IT office."
+        ),
     }
 
     username = forms.CharField(
@@ -54,6 +58,13 @@ class LoginForm(AuthenticationForm):
         max_length=150,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username", "inputmode": "text"}),
     )
+
+    def get_invalid_login_error(self):
+        # Set by assessments.sso_ldap when the directory could not be asked: "do not match"
+        # would send the person hunting for a typo that is not there.
+        if getattr(self.request, "ldap_unavailable", False):
+            return forms.ValidationError(self.error_messages["directory_unavailable"], code="directory_unavailable")
+        return super().get_invalid_login_error()
 
 
 class PillarHeading(LayoutObject):

@@ -84,6 +84,9 @@ class LoginView(auth_views.LoginView):
         database_ping()
         return super().get(request, *args, **kwargs)
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs, ldap_on=settings.LDAP_BACKEND in settings.AUTHENTICATION_BACKENDS)
+
     def form_valid(self, form):
         response = super().form_valid(form)
         self.request.session["started_at"] = time.time()
