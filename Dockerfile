@@ -13,8 +13,16 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 app && mkdir -p /data/private /app/staticfiles && chown -R app /data /app
 
-COPY requirements.txt .
+COPY requirements.txt requirements-ldap.txt ./
 RUN pip install -r requirements.txt
+# LDAP / Active Directory sign-in: python-ldap compiles against libldap (requirements-ldap.txt).
+# The compiler goes once it is built; the small -dev packages stay for the libraries they pull in
+# (libldap, libsasl2), whose package names change from one Debian release to the next.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev libldap-dev libsasl2-dev \
+    && pip install -r requirements-ldap.txt \
+    && apt-get purge -y --auto-remove gcc \
+    && rm -rf /var/lib/apt/lists/*
 
 COPY --chown=app . .
 RUN DEBUG=1 python manage.py compile_translations
