@@ -177,7 +177,6 @@ OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
 OIDC_DISCOVERY_SECONDS = env_int("OIDC_DISCOVERY_SECONDS", 3600)
 OIDC_USE_PKCE = True
 OIDC_STORE_ID_TOKEN = True  # the id_token_hint that ends the provider's session at logout
-OIDC_REDIRECT_FIELD_NAME = "next"
 
 # "all": everyone may log in with a password kept by this app. "superusers": only superusers
 # (the break-glass accounts); everyone else signs in by SSO (or another password backend, LDAP).

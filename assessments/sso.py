@@ -98,9 +98,9 @@ def _discover(issuer: str) -> dict:
         logger.warning("OIDC discovery failed: %s", type(error).__name__)
         raise ProviderUnavailable("discovery failed") from error
     # OpenID Connect Discovery 1.0, 4.3: the document must name the issuer it was fetched for.
-    missing = {"authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri"} - configuration.keys()
-    if configuration.get("issuer", "").rstrip("/") != issuer or missing:
-        logger.error("OIDC discovery document unusable (issuer differs or %s missing)", sorted(missing))
+    needed = {"issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri"}
+    if not isinstance(configuration, dict) or not needed <= configuration.keys() or str(configuration["issuer"]).rstrip("/") != issuer:
+        logger.error("OIDC discovery document unusable: another issuer, or one of %s missing", sorted(needed))
         raise ProviderUnavailable("discovery document unusable")
     return configuration
 
@@ -165,9 +165,11 @@ class NipOIDCBackend(OIDCAuthenticationBackend):
             return self.refuse("failed")
 
     def verify_token(self, token, **kwargs):
-        """The ID token's claims; mozilla-django-oidc checks its signature and nonce, this also
-        its issuer and audience."""
+        """The claims of a signed token; mozilla-django-oidc checks its signature and nonce, and
+        for the ID token (the one verified with a nonce) this also checks its issuer and audience."""
         payload = super().verify_token(token, **kwargs)
+        if "nonce" not in kwargs:
+            return payload  # a signed userinfo answer
         audience = payload.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if str(payload.get("iss", "")).rstrip("/") != settings.OIDC_ISSUER or settings.OIDC_RP_CLIENT_ID not in audiences:

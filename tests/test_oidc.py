@@ -170,6 +170,12 @@ def test_the_login_page_offers_sso_and_keeps_where_the_person_was_going(client, 
     assert 'href="/oidc/authenticate/?next=/data-saya/"' in page
     assert "Masuk dengan SSO" in page
     assert "Atau dengan NIP dan kata sandi" in page  # LOCAL_LOGIN=all: the password form for everyone
+    assert "autofocus" not in page  # the button first, not the keyboard for the NIP
+
+
+@pytest.mark.django_db
+def test_without_sso_the_nip_field_has_the_focus(client):
+    assert "autofocus" in shown(client.get("/akun/login/"))
 
 
 def test_settings_fetch_nothing_and_let_logout_continue_at_the_provider():
@@ -441,3 +447,14 @@ def test_a_provider_that_cannot_be_reached_gets_a_clear_message_not_a_lockout(ss
     assert response.redirect_chain == [("/akun/login/", 302)]
     assert "Portal masuk tidak dapat dihubungi saat ini" in shown(response)
     assert not AccessAttempt.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_discovery_document_naming_another_issuer_is_not_used(provider, settings):
+    """OpenID Connect Discovery: the document must name the issuer it was fetched for. The
+    provider answers at localhost too, but calls itself 127.0.0.1."""
+    settings.OIDC_ISSUER = provider.replace("127.0.0.1", "localhost")
+    response = Client().get("/oidc/authenticate/", follow=True)
+    assert "Portal masuk tidak dapat dihubungi saat ini" in shown(response)
+    assert cache.get(sso.discovery_key(settings.OIDC_ISSUER)) is None
+

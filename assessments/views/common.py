@@ -89,6 +89,12 @@ class LoginView(auth_views.LoginView):
         self.request.session["started_at"] = time.time()
         return response
 
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        if sso.oidc_enabled():  # the SSO button comes first: no keyboard pops up for the password form
+            form.fields["username"].widget.attrs.pop("autofocus", None)
+        return form
+
     def get_context_data(self, **kwargs):
         # "Masuk dengan SSO" while SSO is configured; LOCAL_LOGIN=superusers says whom the
         # password form is for.
