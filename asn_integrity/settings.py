@@ -8,6 +8,7 @@ See `.env.example` for every variable.
 import datetime
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -35,6 +36,12 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def origin(url: str) -> str:
+    """The origin of `url`: https://sso.example.go.id for https://sso.example.go.id/realms/asn."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -142,7 +149,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out NIP + address first
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's own password check, for everyone or superusers only (LOCAL_LOGIN below). Another
+    # password backend (LDAP) goes after it and is not restricted.
+    "assessments.sso.LocalPasswordBackend",
+    # OpenID Connect: answers only the SSO callback, and only while SSO is configured.
+    "assessments.sso.NipOIDCBackend",
 ]
 
 
@@ -198,6 +209,31 @@ if env("LDAP_SERVER_URI"):
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "assessments:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Single sign-on with OpenID Connect (mozilla-django-oidc; README "Signing in: SSO"). On only
+# when the issuer and the client id are set. The provider's endpoints come from
+# <issuer>/.well-known/openid-configuration, fetched at the first sign-in and cached
+# (assessments/sso.py): nothing is fetched here.
+OIDC_ISSUER = env("OIDC_ISSUER").rstrip("/")
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", "openid profile email")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", "RS256")
+# The claim (of the userinfo answer or the ID token) that carries the person's NIP.
+OIDC_NIP_CLAIM = env("OIDC_NIP_CLAIM", "nip")
+# Off: only people with an active employee record get in. On: a NIP without one gets an account
+# with no role at all (the staff import links it later), never access.
+OIDC_CREATE_USERS = env_bool("OIDC_CREATE_USERS", False)
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
+OIDC_DISCOVERY_SECONDS = env_int("OIDC_DISCOVERY_SECONDS", 3600)
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint that ends the provider's session at logout
+
+# "all": everyone may log in with a password kept by this app. "superusers": only superusers
+# (the break-glass accounts); everyone else signs in by SSO (or another password backend, LDAP).
+LOCAL_LOGIN = env("LOCAL_LOGIN", "all")
+if LOCAL_LOGIN not in ("all", "superusers"):
+    raise ImproperlyConfigured("LOCAL_LOGIN must be 'all' or 'superusers'.")
 
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Indonesian")), ("en", _("English"))]
@@ -315,7 +351,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "assessments.middleware.client_ip"
-AXES_SENSITIVE_PARAMETERS = ["password"]
+# The SSO callback's one-time code and state are kept out of the recorded attempts too.
+AXES_SENSITIVE_PARAMETERS = ["password", "code", "state"]
+# The lockout page says which way of logging in is locked (a NIP and its password, or SSO).
+AXES_LOCKOUT_CALLABLE = "assessments.sso.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # failed logins stay visible to admins after an unlock
 AXES_VERBOSE = False  # its log lines name the NIP: personal data stays out of the logs
 # Behind the compose file's nginx (or another proxy that overwrites X-Real-IP): trust it.
@@ -339,7 +378,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
-        "form-action": ["'self'"],
+        # Logging out of SSO continues at the provider (a redirect after the logout form, which
+        # browsers check against form-action).
+        "form-action": ["'self'", *([origin(OIDC_ISSUER)] if OIDC_ISSUER else [])],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],

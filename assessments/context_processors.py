@@ -2,7 +2,7 @@ import time
 
 from django.utils.functional import SimpleLazyObject
 
-from . import notices, permissions
+from . import notices, permissions, sso
 
 # The header's menu needs the user's roles on every page; they are kept in the session for a
 # few minutes to save three queries per page. Access itself is always checked live.
@@ -31,4 +31,9 @@ def roles(request):
         request.session["roles"] = fresh
         return fresh
 
-    return {"roles": SimpleLazyObject(_roles), "deadline": SimpleLazyObject(lambda: notices.deadline_banner(request))}
+    return {
+        "roles": SimpleLazyObject(_roles),
+        "deadline": SimpleLazyObject(lambda: notices.deadline_banner(request)),
+        # The header's "Password" link, for those who log in with a password kept here (LOCAL_LOGIN).
+        "local_password": SimpleLazyObject(lambda: sso.local_login_allowed(request.user)),
+    }

@@ -9,11 +9,13 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Layout, LayoutObject
 from django import forms
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from . import sso
 from .models import PeriodIndicator, PeriodPillar, Rating
 from .scoring import RATING_MAX, RATING_MIN
 from .services import Answer, ServiceError
@@ -51,6 +53,12 @@ class LoginForm(AuthenticationForm):
             "The office directory (LDAP) did not answer, so your password could not be checked. "
             "Try again in a few minutes; if it keeps happening, tell your IT office."
         ),
+        # LOCAL_LOGIN=superusers with SSO on. The same words whether the password was right or
+        # not: the form never tells whether a guessed password fits someone's account.
+        "superusers_only": _(
+            "The NIP (or user name) and the password do not match, or this account does not log in with a password here: "
+            "password login is for superusers only. Everyone else: use “Sign in with SSO”."
+        ),
     }
 
     username = forms.CharField(
@@ -64,7 +72,17 @@ class LoginForm(AuthenticationForm):
         # would send the person hunting for a typo that is not there.
         if getattr(self.request, "ldap_unavailable", False):
             return forms.ValidationError(self.error_messages["directory_unavailable"], code="directory_unavailable")
+        if sso.password_form_for_superusers_only():
+            return forms.ValidationError(self.error_messages["superusers_only"], code="superusers_only")
         return super().get_invalid_login_error()
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset by e-mail, sending links only to those who may log in with a password
+    kept here (LOCAL_LOGIN): the others have none here to reset."""
+
+    def get_users(self, email):
+        return (user for user in super().get_users(email) if sso.local_login_allowed(user))
 
 
 class PillarHeading(LayoutObject):

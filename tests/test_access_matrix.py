@@ -37,7 +37,9 @@ Every cell runs in its own savepoint, rolled back afterwards, with a fresh clien
 
 Public by design (allowed for everyone, logged in or not): healthz, favicon.ico, the login page
 (which sends a logged-in visitor on), logout (POST), password reset and its confirmation pages,
-set_language, the Privasi page (GET), the check of a receipt by its code (GET).
+set_language, the Privasi page (GET), the check of a receipt by its code (GET). The SSO URLs
+(/oidc/authenticate/, /oidc/callback/) would be too, but SSO is off here: they answer 404 to
+everyone (tests/test_oidc.py signs in through them against a real OpenID provider).
 """
 
 import datetime
@@ -121,6 +123,12 @@ password_reset_confirm[staff,set-password]     GET   200   200   200   200   200
 password_reset_confirm[staff,set-password]     POST  200   200   200   200   200   200   200   200   200
 password_reset_complete                        GET   200   200   200   200   200   200   200   200   200
 password_reset_complete                        POST  405   405   405   405   405   405   405   405   405
+# Single sign-on (OpenID Connect) is off here (no OIDC_ISSUER): its two URLs answer 404 to everyone,
+# whatever the method. tests/test_oidc.py covers them with SSO on, against a real provider.
+oidc_authentication_init                       GET   404   404   404   404   404   404   404   404   404
+oidc_authentication_init                       POST  404   404   404   404   404   404   404   404   404
+oidc_authentication_callback                   GET   404   404   404   404   404   404   404   404   404
+oidc_authentication_callback                   POST  404   404   404   404   404   404   404   404   404
 # Who sees what, how long: for anyone; a page to read, nothing to post.
 assessments:privacy                            GET   200   200   200   200   200   200   200   200   200
 assessments:privacy                            POST  405   405   405   405   405   405   405   405   405

@@ -8,7 +8,7 @@ Without slapd or python-ldap (requirements-ldap.txt) these tests skip with the r
 (CI=true) they fail instead, so CI can never pass without having run them (.ci/run installs both).
 
 Decision on local passwords: with LDAP on, both ways of signing in work (the directory's password
-through the LDAP backend, the account's own password through Django's ModelBackend after it), so
+through the LDAP backend, the account's own password through Django's ModelBackend (LOCAL_LOGIN) after it), so
 that superusers and accounts outside the directory keep working; LOCAL_LOGIN=superusers limits the
 local way to superusers."""
 
@@ -45,6 +45,8 @@ SERVICE_DN = f"cn=integritas,ou=layanan,{BASE}"
 SERVICE_PASSWORD = "Layanan-Integritas-2026"
 LDAP_BACKEND = "assessments.sso_ldap.EmployeeLDAPBackend"
 SESSION_BACKEND = "_auth_user_backend"
+LOCAL_BACKEND = "assessments.sso.LocalPasswordBackend"  # Django's ModelBackend, under LOCAL_LOGIN
+OIDC_BACKEND = "assessments.sso.NipOIDCBackend"
 
 NO_MATCH = "NIP (atau nama pengguna) dan kata sandi tidak cocok"
 NO_ANSWER = "Direktori kantor (LDAP) tidak menjawab"
@@ -281,8 +283,20 @@ def test_the_local_password_keeps_working_beside_the_directory(ldap_on):
     client = Client()
     assert log_in(client, "staff", PASSWORD)
     assert signed_in_user(client) == ldap_on.staff.user
-    assert client.session[SESSION_BACKEND] == "django.contrib.auth.backends.ModelBackend"
+    assert client.session[SESSION_BACKEND] == LOCAL_BACKEND
     assert log_in(Client(), "admin", PASSWORD)  # a superuser outside the directory
+
+
+def test_with_local_login_for_superusers_only_staff_sign_in_through_the_directory_alone(ldap_on, settings):
+    """LOCAL_LOGIN=superusers restricts the app's own password check, not the directory's: the
+    same form still signs staff in with their directory password, never with a local one."""
+    settings.LOCAL_LOGIN = "superusers"
+    client = Client()
+    response = sign_in(client, "staff", PASSWORD)
+    assert signed_in_user(client) is None and NO_MATCH in response.content.decode()
+    assert sign_in(client, SITI.uid, SITI.password).redirect_chain[-1][0] == "/penilaian/"
+    assert signed_in_user(client) == ldap_on.staff.user and client.session[SESSION_BACKEND] == LDAP_BACKEND
+    assert log_in(Client(), "admin", PASSWORD)  # the superuser keeps the local password
 
 
 # --- Protection ------------------------------------------------------------------------------
@@ -337,8 +351,8 @@ def _settings_in_a_fresh_interpreter(**variables) -> subprocess.CompletedProcess
 
 def test_ldap_is_on_only_when_its_server_is_set_and_comes_right_after_axes(directory):
     assert _settings_in_a_fresh_interpreter().stdout.split() == [
-        "axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+        "axes.backends.AxesStandaloneBackend", LOCAL_BACKEND, OIDC_BACKEND]
     assert _settings_in_a_fresh_interpreter(**environment(directory)).stdout.split() == [
-        "axes.backends.AxesStandaloneBackend", LDAP_BACKEND, "django.contrib.auth.backends.ModelBackend"]
+        "axes.backends.AxesStandaloneBackend", LDAP_BACKEND, LOCAL_BACKEND, OIDC_BACKEND]
     unfinished = _settings_in_a_fresh_interpreter(LDAP_SERVER_URI=directory)
     assert unfinished.returncode != 0 and "LDAP_USER_SEARCH_BASE must name where the people are" in unfinished.stderr

@@ -13,8 +13,8 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from .. import notices, permissions
-from ..forms import LoginForm
+from .. import notices, permissions, sso
+from ..forms import LoginForm, PasswordResetForm
 from ..middleware import database_is_down, database_unavailable
 from ..models import AssessmentPeriod, OrganisationSetting, Visibility
 
@@ -84,13 +84,45 @@ class LoginView(auth_views.LoginView):
         database_ping()
         return super().get(request, *args, **kwargs)
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(**kwargs, ldap_on=settings.LDAP_BACKEND in settings.AUTHENTICATION_BACKENDS)
-
     def form_valid(self, form):
         response = super().form_valid(form)
         self.request.session["started_at"] = time.time()
         return response
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        if sso.oidc_enabled():  # the SSO button comes first: no keyboard pops up for the password form
+            form.fields["username"].widget.attrs.pop("autofocus", None)
+        return form
+
+    def get_context_data(self, **kwargs):
+        # "Masuk dengan SSO" while SSO is configured; LOCAL_LOGIN=superusers says whom the
+        # password form is for.
+        return {
+            **super().get_context_data(**kwargs),
+            "sso_enabled": sso.oidc_enabled(),
+            "superusers_only": sso.password_form_for_superusers_only(),
+            "ldap_on": settings.LDAP_BACKEND in settings.AUTHENTICATION_BACKENDS,
+        }
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's logout; whoever signed in by SSO then goes on to the provider, which ends its
+    own session and sends them back to the login page."""
+
+    def post(self, request, *args, **kwargs):
+        provider_logout = sso.end_session_url(request)  # read before the session ends
+        response = super().post(request, *args, **kwargs)
+        return redirect(provider_logout) if provider_logout else response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset by e-mail; with LOCAL_LOGIN=superusers only superusers get a link."""
+
+    form_class = PasswordResetForm
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "superusers_only": settings.LOCAL_LOGIN == "superusers"}
 
 
 @login_required
