@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "treebeard",
     "simple_history",
     "axes",
+    "django_otp",
+    "assessments.apps.TOTPConfig",
+    "assessments.apps.RecoveryCodesConfig",
     "assessments",
 ]
 
@@ -83,8 +86,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # 503 page while the database is down: must come right after the session and the user.
     "assessments.middleware.DatabaseUnavailableMiddleware",
+    # request.user.otp_device: the second factor this session was verified with, if any.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "assessments.middleware.SessionTimeoutMiddleware",
+    # After the timeout (an ended session is logged out first, not asked for a code).
+    "assessments.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "assessments.db_router.RecentWriteMiddleware",
@@ -357,6 +364,14 @@ AXES_SENSITIVE_PARAMETERS = ["password", "code", "state"]
 AXES_LOCKOUT_CALLABLE = "assessments.sso.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # failed logins stay visible to admins after an unlock
 AXES_VERBOSE = False  # its log lines name the NIP: personal data stays out of the logs
+# Two-factor sign-in (django-otp, assessments/two_factor.py) for everyone with administrative
+# access (permissions.needs_second_factor): enforced in production; the demo (DEBUG) offers
+# enrolment without forcing it. Off, nobody is asked for a code.
+TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", not DEBUG)
+# The name authenticator apps show above the code.
+OTP_TOTP_ISSUER = "ASN Integrity"
+# The admin never shows a secret key, a QR code or recovery codes: it only resets (deletes) them.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Behind the compose file's nginx (or another proxy that overwrites X-Real-IP): trust it.
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 

@@ -14,3 +14,17 @@ class IntegrityAdminConfig(admin_apps.AdminConfig):
 
     default = False
     default_site = "assessments.admin_site.IntegrityAdminSite"
+
+
+# django-otp's two plugins under names that say what they hold on the admin's index (their own
+# configs are named after their module: "Otp_Totp").
+class TOTPConfig(AppConfig):
+    name = "django_otp.plugins.otp_totp"
+    verbose_name = _("Two-factor sign-in: authenticator apps")
+    default_auto_field = "django.db.models.AutoField"
+
+
+class RecoveryCodesConfig(AppConfig):
+    name = "django_otp.plugins.otp_static"
+    verbose_name = _("Two-factor sign-in: recovery codes")
+    default_auto_field = "django.db.models.AutoField"

@@ -294,3 +294,27 @@ class ReturnForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": ServiceError.error_messages["note_required"]},
     )
+
+
+class TwoFactorCodeForm(forms.Form):
+    """One code: six digits from the authenticator app or, at the code page, a recovery code.
+    Spaces and dashes are ignored, and letters may be typed in either case. The view maps a
+    refused code (two_factor.CodeRefused) onto the field with `refuse`."""
+
+    error_messages = {
+        "invalid": _("This code is not right (or has been used already). Check the code in your app and try again."),
+        "throttled": _("Too many wrong codes in a row. Wait %(seconds)s seconds, then type the newest code."),
+    }
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false", "autocapitalize": "none"}),
+    )
+
+    def clean_code(self) -> str:
+        return re.sub(r"[\s-]", "", self.cleaned_data["code"]).lower()
+
+    def refuse(self, refused) -> None:
+        """Show a two_factor.CodeRefused as the field's error."""
+        self.add_error("code", forms.ValidationError(self.error_messages[refused.code], code=refused.code, params={"seconds": refused.wait_seconds}))

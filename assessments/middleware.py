@@ -8,10 +8,15 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, resolve_url
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+
+from .context_processors import session_roles
+from .two_factor import totp_device_of
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +103,50 @@ class SessionTimeoutMiddleware:
             if now - seen > 60 or "seen_at" not in session:
                 session["seen_at"] = now
         return self.get_response(request)
+
+
+# The pages someone who owes a second factor may still open (by URL name): the public ones
+# (tests/test_access_matrix.py lists them), logging out, the language switch, and the two pages
+# that take the second factor. Not the password change: a password alone must not be enough to
+# lock the owner out. Static files never reach this middleware (WhiteNoise serves them first).
+TWO_FACTOR_EXEMPT = frozenset({
+    "healthz", "assessments.views.common.favicon", "set_language", "login", "logout", "admin:logout",
+    "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
+    "assessments:privacy", "assessments:receipt_verify",
+    "assessments:two_factor_enrol", "assessments:two_factor_verify",
+})
+
+
+def two_factor_page(request) -> str:
+    """Where someone who owes a second factor goes from this request, `next` kept: the code
+    page, or the enrolment page while they have no authenticator app yet."""
+    name = "assessments:two_factor_verify" if totp_device_of(request.user) else "assessments:two_factor_enrol"
+    return f"{resolve_url(name)}?{urlencode({'next': request.get_full_path()})}"
+
+
+class TwoFactorMiddleware:
+    """When TWO_FACTOR_REQUIRED, everyone `permissions.needs_second_factor` names whose session
+    is not verified with a second factor is sent to the two-factor pages from every page but
+    TWO_FACTOR_EXEMPT: the admin and every admin-only page included.
+
+    Staff pay no query: the answer comes from the roles kept in the session
+    (context_processors.session_roles, which the page header reads anyway), and django-otp
+    loads a device only for a session that holds one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not settings.TWO_FACTOR_REQUIRED or not request.user.is_authenticated:
+            return None
+        if request.resolver_match.view_name in TWO_FACTOR_EXEMPT or request.user.is_verified():
+            return None
+        if not session_roles(request)["two_factor"]:
+            return None
+        return redirect(two_factor_page(request))
 
 
 def database_is_down(error: BaseException | None) -> bool:

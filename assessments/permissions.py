@@ -78,6 +78,14 @@ def can_verify(user, assessment: SelfAssessment) -> bool:
     return _unit_within(user, assessment.unit, assessment.period, verifier_units(user), "verifier")
 
 
+def needs_second_factor(user) -> bool:
+    """Whether the user signs in with a second factor (TOTP, docs/RULES.md): everyone with
+    administrative access, that is admins and the internal assessment team. The one place that
+    names them: TwoFactorMiddleware enforces it (when TWO_FACTOR_REQUIRED), the two-factor pages
+    are theirs only, the menu offers them the link."""
+    return is_admin(user) or is_verifier(user)
+
+
 def is_supervisor(user) -> bool:
     return bool(headed_units(user))
 

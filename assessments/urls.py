@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import common, dashboards, exports, jobs, reminders, reports, review, self_assessment, verification
+from .views import common, dashboards, exports, jobs, reminders, reports, review, self_assessment, two_factor, verification
 
 app_name = "assessments"
 
@@ -44,6 +44,11 @@ urlpatterns = [
     path("rekap/", dashboards.organisation, name="organisation"),
     path("rekap/ekspor.xlsx", exports.organisation_export, name="organisation_export"),
     path("rekap/laporan.pdf", reports.organisation_reports, name="organisation_reports"),
+    # Two-factor sign-in: those with administrative access (permissions.needs_second_factor)
+    path("akun/dua-langkah/", two_factor.two_factor_status, name="two_factor"),
+    path("akun/dua-langkah/daftar/", two_factor.two_factor_enrol, name="two_factor_enrol"),
+    path("akun/dua-langkah/kode/", two_factor.two_factor_verify, name="two_factor_verify"),
+    path("akun/dua-langkah/kode-pemulihan/", two_factor.two_factor_recovery, name="two_factor_recovery"),
     # Background jobs: the person who started one, and admins
     path("tugas/", jobs.job_list, name="jobs"),
     path("tugas/<int:pk>/", jobs.job_detail, name="job"),

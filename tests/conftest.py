@@ -61,6 +61,9 @@ def test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Query-count tests measure the database work; tests/test_rollup_cache.py turns it back on.
     settings.ROLLUP_CACHE_SECONDS = 0
+    # Most tests log admins in with force_login and no second factor; tests/test_totp.py and
+    # tests/test_access_matrix.py turn two-factor sign-in on and go through it.
+    settings.TWO_FACTOR_REQUIRED = False
 
 
 @pytest.fixture

@@ -35,6 +35,12 @@ What every cell must satisfy besides its outcome:
     public check of a receipt, whose code the owner hands out: it names them, without the NIP).
 Every cell runs in its own savepoint, rolled back afterwards, with a fresh client.
 
+Two-factor sign-in is on (TWO_FACTOR_REQUIRED) and the sessions of the two actors who need it
+(`permissions.needs_second_factor`: the admin and the team member) are verified with an
+authenticator app of their own, as the code page leaves them; every cell holds with enforcement
+on. `test_an_admin_whose_session_is_not_verified_is_sent_to_the_code_page` walks every row the
+admin may open with a session that is not verified: the code page instead, nothing changed.
+
 Public by design (allowed for everyone, logged in or not): healthz, favicon.ico, the login page
 (which sends a logged-in visitor on), logout (POST), password reset and its confirmation pages,
 set_language, the Privasi page (GET), the check of a receipt by its code (GET). The SSO URLs
@@ -48,7 +54,7 @@ import itertools
 import zipfile
 from dataclasses import dataclass
 from types import SimpleNamespace
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
@@ -63,8 +69,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from assessments import permissions, reports, services, verification
+from assessments.middleware import TWO_FACTOR_EXEMPT
 from assessments.models import (
     AssessmentEvent,
     AssessmentPeriod,
@@ -162,6 +171,17 @@ assessments:autosave[open]                     GET   login 405   405   405   405
 assessments:autosave[open]                     POST  login 409   200   200   200   200   200   404   200
 assessments:confirm[open]                      GET   login 302   302   302   302   302   302   404   302
 assessments:confirm[open]                      POST  login 302   302   302   302   302   302   404   302
+# Two-factor sign-in: only those with administrative access (the admin and the team member here), 404
+# for everyone else. Both are enrolled and verified already: the set-up and the code page send them
+# on; new recovery codes: GET asks first, POST shows them (their own codes: not the owner's data).
+assessments:two_factor                         GET   login 404   404   404   404   404   404   200   200
+assessments:two_factor                         POST  login 405   405   405   405   405   405   405   405
+assessments:two_factor_enrol                   GET   login 404   404   404   404   404   404   302   302
+assessments:two_factor_enrol                   POST  login 404   404   404   404   404   404   302   302
+assessments:two_factor_verify                  GET   login 404   404   404   404   404   404   302   302
+assessments:two_factor_verify                  POST  login 404   404   404   404   404   404   302   302
+assessments:two_factor_recovery                GET   login 404   404   404   404   404   404   200   200
+assessments:two_factor_recovery                POST  login 404   404   404   404   404   404   200   200
 # --- Someone else's assessment, rating and evidence -------------------------------------------------------------
 assessments:result[assessment]                 GET   login 200   404   404   200   404   200   200   200
 assessments:result[assessment]                 POST  login 200   404   404   200   404   200   200   200
@@ -418,9 +438,11 @@ NEW_PASSWORD = "Sandi-Baru-2026-matriks"
 
 
 @pytest.fixture
-def scene(cast, period):
+def scene(cast, period, settings):
     """staff's submitted assessment of the open period, with a PDF on its first rating; a job
-    and an in-app reminder of staff's."""
+    and an in-app reminder of staff's. Two-factor sign-in is on; the admin and the team member
+    have an authenticator app (`devices`), which verifies their sessions in `run_cell`."""
+    settings.TWO_FACTOR_REQUIRED = True
     sub = make_employee("kasubdit", cast.tree.a1, heads=cast.tree.a1, name="Kasubdit A1")
     answers = all_answers(period, 4, note="catatan")
     first = next(iter(answers))
@@ -447,10 +469,24 @@ def scene(cast, period):
     job = Job.objects.create(kind=Job.Kind.IMPORT_STAFF, started_by=cast.staff.user, state=Job.State.DONE, expires_at=timezone.now() + datetime.timedelta(days=7))
     job.result.save("hasil.csv", ContentFile(b"NIP;Nama\n"))
     notice = Notice.objects.create(user=cast.staff.user, period=period, days_before=7)
+    devices = {
+        actor: TOTPDevice.objects.create(user=user, name="Aplikasi autentikator", confirmed=True)
+        for actor, user in users.items()
+        if user is not None and permissions.needs_second_factor(user)
+    }
+    assert set(devices) == {"admin", "verifier"}
     return SimpleNamespace(
         cast=cast, period=period, assessment=assessment, rating=rating, users=users, staff=cast.staff, verification=found, item=item, job=job,
-        notice=notice, receipt=receipt,
+        notice=notice, receipt=receipt, devices=devices,
     )
+
+
+def session_verify(client, device) -> None:
+    """What the code page does once a code is right (django_otp.login): the session names the
+    device that verified it."""
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 def team_member(cast):
@@ -615,6 +651,8 @@ def run_cell(scene, actor: str, method: str, row: str, url: str, outcome: str) -
         user = scene.users[actor]
         if user is not None:
             client.force_login(user)
+            if actor in scene.devices:
+                session_verify(client, scene.devices[actor])
         refused = expected in REFUSED
         before = snapshot() if refused else None
         owner_before = owner_snapshot(scene) if not refused else None
@@ -697,6 +735,49 @@ def test_the_access_matrix(scene, capsys, record_property, mode):
     with capsys.disabled():
         print(f"\naccess matrix: {size}")
     assert not failures, f"{len(failures)} of {cells} cells differ from MATRIX:\n" + "\n".join(failures)
+
+
+def unverified_admin_cell(scene, method: str, row: str, url: str) -> str | None:
+    """One request of the admin whose session has no second factor, rolled back; a problem, or None."""
+    with transaction.atomic():
+        client = Client()
+        client.force_login(scene.users["admin"])
+        before = snapshot()
+        recorder = WriteRecorder()
+        with connection.execute_wrapper(recorder):
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, post_body(scene, row.split("[")[0].split("?")[0]))
+        problems = []
+        location = urlsplit(response.get("Location", ""))
+        if response.status_code != 302 or location.path != reverse("assessments:two_factor_verify") or parse_qs(location.query).get("next") != [url]:
+            problems.append(f"got {response.status_code} {response.get('Location', '')}")
+        if recorder.writes:
+            problems.append(f"wrote: {recorder.writes}")
+        if snapshot() != before:
+            problems.append("the database changed")
+        transaction.set_rollback(True)
+    return "; ".join(problems) or None
+
+
+def test_an_admin_whose_session_is_not_verified_is_sent_to_the_code_page(scene):
+    """Every row the admin may open (200, 301, 302), GET and POST, but the pages that owe no
+    second factor (middleware.TWO_FACTOR_EXEMPT: the public ones, logging out, the two-factor
+    pages themselves): with a session not verified, the admin (who has an app) is sent to the
+    code page instead, `next` kept, and nothing changes."""
+    urls = dict(pair for route in project_routes() for pair in concrete_urls(scene, route))
+    failures, checked = [], 0
+    for (row, method), outcomes in EXPECTED.items():
+        url = urls[row]
+        if outcomes["admin"].rstrip("*") not in ("200", "301", "302") or resolve(urlsplit(url).path).view_name in TWO_FACTOR_EXEMPT:
+            continue
+        problem = unverified_admin_cell(scene, method, row, url)
+        checked += 1
+        if problem:
+            failures.append(f"{row:46} {method:4} {problem}")
+    assert checked > 80
+    assert not failures, f"{len(failures)} of {checked} rows let the admin through without the second factor:\n" + "\n".join(failures)
 
 
 def test_a_refused_bulk_approval_says_nothing_about_the_unit(scene):

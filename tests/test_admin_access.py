@@ -13,8 +13,10 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from assessments import privacy, retention
+from assessments import privacy, retention, two_factor
 from assessments.models import (
     AccessLog,
     AssessmentPeriod,
@@ -40,6 +42,14 @@ READ_ONLY = {
     ("assessments", name)
     for name in ("selfassessment", "assessmentevent", "accesslog", "periodpillar", "retentionrun", "privacyacknowledgement")
 }
+# A second factor is made by its owner's enrolment only, and never edited: admins see it and
+# delete it (a reset).
+RESET_ONLY = {("otp_totp", "totpdevice"), ("otp_static", "staticdevice")}
+
+
+def two_factor_recovery_device(user) -> StaticDevice:
+    two_factor.recovery_codes_replace(user=user)
+    return StaticDevice.objects.get(user=user)
 
 
 @pytest.fixture
@@ -63,6 +73,9 @@ def world(cast, period, previous_period, client):
         VerifierAssignment: VerifierAssignment.objects.create(user=cast.other.user, unit=cast.tree.b),
         RetentionRun: retention.retention_apply(dry_run=True),
         PrivacyAcknowledgement: privacy.notice_acknowledge(user=cast.staff.user, period=period),
+        # Someone's second factor: an authenticator app and recovery codes.
+        TOTPDevice: TOTPDevice.objects.create(user=cast.other.user, name="Aplikasi autentikator", confirmed=True),
+        StaticDevice: two_factor_recovery_device(cast.other.user),
     }
     for model in admin.site._registry:
         obj = objects.setdefault(model, model.objects.order_by("pk").first())
@@ -192,6 +205,8 @@ def expected_for_admin(url: str, user) -> int:
         if app_label == "auth" and not user.is_superuser:
             return 403  # the group holds the permissions of this app only
         if (app_label, model_name) in READ_ONLY and (rest == ["add"] or rest[-1:] == ["delete"]):
+            return 403
+        if (app_label, model_name) in RESET_ONLY and rest == ["add"]:
             return 403
         if app_label == "axes":  # login attempts are recorded by django-axes, never added by hand
             if rest == ["add"]:

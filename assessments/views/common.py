@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
@@ -32,6 +32,14 @@ def query_without_page(request) -> str:
     query = request.GET.copy()
     query.pop("page", None)
     return query.urlencode()
+
+
+def next_address(request, address: str) -> str:
+    """Return `address` (a `next` the page was given) if it is a path on this site, else the
+    home page: a link elsewhere must not ride on our redirect."""
+    if address.startswith("/") and url_has_allowed_host_and_scheme(address, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return address
+    return resolve_url("assessments:home")
 
 
 def favicon(request):
@@ -167,7 +175,4 @@ def notice_dismiss(request, pk):
     it was shown on, if `next` is an address on this site."""
     notices.notice_dismiss(user=request.user, pk=pk)
     notices.deadline_forget(request)
-    back = request.POST.get("next", "")
-    if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return redirect(back)
-    return redirect("assessments:home")
+    return redirect(next_address(request, request.POST.get("next", "")))
