@@ -1,10 +1,16 @@
-"""The staff import: check a file's rows (NIP, Nama, Jabatan, Kode Unit, Email), plan them
-against the database, and write them, all or nothing."""
+"""The staff import: check a file's rows (NIP, Nama, Jabatan, the unit, Email and the supervisor
+relations), plan them against the database, and write them, all or nothing.
+
+A SIASN staff export (BKN's civil-service system) is read as it is: its headings ("NIP Baru",
+"Unor ID", "Unor Nama", "NIP Atasan", ...) are aliases in STAFF_COLUMNS, the one table of the
+headings this import accepts; every other column is ignored and the preview names it. The
+supervisor relations (NIP Atasan, Kepala Unit) are planned and written by `imports.supervisors`.
+"""
 
 import functools
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
@@ -21,7 +28,7 @@ from simple_history.utils import bulk_create_with_history
 from .. import summaries
 from ..models import Employee, WorkUnit
 from ..validators import validate_nip
-from . import files
+from . import files, supervisors
 from .files import CREATE, UNCHANGED, UPDATE, Change, Column, ImportResult, ImportSummary, Plan, PlanItem, RowError
 
 # What the import page tells an admin about the file.
@@ -30,14 +37,43 @@ NOTES = (
     gettext_lazy("Format the NIP column as Text in Excel: a number keeps only 15 digits."),
     gettext_lazy("Jabatan and Email may be empty; an empty Email keeps the address already stored. E-mail or Surel are accepted as the header too."),
     gettext_lazy("Staff who are not in the file stay as they are."),
+    gettext_lazy(
+        "A SIASN staff export is read as it is: the headings in the last column of the table above are recognised, "
+        "NIP Lama and every other column are ignored, and the preview names the ignored ones."
+    ),
+    gettext_lazy("Gelar Depan and Gelar Belakang, when the file has them, are joined to the name as letters write it: “Dr. Budi Santoso, M.Si.”."),
+    gettext_lazy(
+        "The unit is given by its code (Kode Unit, Unor ID) or, in a file without codes, by its name (Unor, Unit Organisasi), "
+        "which must match exactly one active unit. When a row has both, the code counts."
+    ),
+    gettext_lazy(
+        "NIP Atasan names the person's supervisor. The supervisor becomes the head of the person's unit or, "
+        "when the person heads their unit, of the unit above it (a head sees their unit and everything below it)."
+    ),
+    gettext_lazy(
+        "Kepala Unit (ya or tidak) says whether the person heads their own unit. Where it is empty or missing, a person heads "
+        "their unit when someone of that unit names them as supervisor, or when they head it already."
+    ),
+    gettext_lazy(
+        "A file gives a unit one head, who replaces the unit's other heads; units the file gives no head keep theirs. "
+        "The preview lists every head added and removed."
+    ),
 )
 
+# The one table of the headings the staff import accepts: our own names first, then those of
+# SIASN's exports and of other spreadsheets in use. Case, spaces, hyphens and underscores do
+# not matter (files.normalise_header).
 STAFF_COLUMNS = (
-    Column("nip", "NIP", ("nip", "nipbaru")),
-    Column("full_name", "Nama", ("nama", "namalengkap", "namapegawai", "name", "fullname")),
-    Column("position", "Jabatan", ("jabatan", "namajabatan", "position"), required=False),
-    Column("unit_code", "Kode Unit", ("kodeunit", "kodeunitkerja", "unitcode")),
-    Column("email", "Email", ("email", "surel", "alamatemail", "emailaddress"), required=False),
+    Column("nip", "NIP", ("NIP Baru",)),
+    Column("full_name", "Nama", ("Nama Lengkap", "Nama Pegawai", "Name", "Full Name")),
+    Column("title_before", "Gelar Depan", (), required=False),
+    Column("title_after", "Gelar Belakang", (), required=False),
+    Column("position", "Jabatan", ("Nama Jabatan", "Jabatan Nama", "Position"), required=False),
+    Column("unit_code", "Kode Unit", ("Kode Unit Kerja", "Unit Code", "Unor ID", "ID Unor", "Kode Unor"), alternative="unit_name"),
+    Column("unit_name", "Unor", ("Unor Nama", "Nama Unor", "Unit Organisasi", "Nama Unit Organisasi", "Unit Kerja", "Nama Unit Kerja"), required=False),
+    Column("email", "Email", ("Surel", "Alamat Email", "Email Address", "Email Kantor"), required=False),
+    Column("supervisor_nip", "NIP Atasan", ("NIP Atasan Langsung", "Atasan NIP", "Atasan Langsung NIP"), required=False),
+    Column("is_head", "Kepala Unit", ("Kepala Unor",), required=False),
 )
 
 
@@ -47,64 +83,162 @@ class StaffRow:
     nip: str
     full_name: str
     position: str | None  # None: the file has no Jabatan column, so what is stored stays
-    unit_code: str
+    unit_code: str  # given, or found from `unit_name` (resolve_unit_names)
     email: str  # "": keep the stored address
+    unit_name: str = ""  # the unit's name as the file writes it, when it gives no code
+    supervisor_nip: str = ""  # "": the file names no supervisor
+    is_head: bool | None = None  # Kepala Unit: None when empty or missing
 
 
 NIP_AS_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
 
 
 def read_staff(data: bytes, filename: str) -> ImportResult:
-    """Check a staff file (NIP, Nama, Jabatan, Kode Unit, Email) and plan it; writes nothing."""
+    """Check a staff file (NIP, Nama, Jabatan, the unit, Email, supervisor relations) and plan
+    it; writes nothing."""
     return files.read_result("staff", _read_staff, data, filename)
 
 
 def _read_staff(data: bytes, filename: str) -> ImportResult:
     table = files.read_table(data, filename, STAFF_COLUMNS)
     names = files.header_names(STAFF_COLUMNS, table.headers)
-    has_position = "position" in table.headers
     errors: list[RowError] = []
     rows: list[StaffRow] = []
     first_row_of: dict[str, int] = {}
     for number, cells in table.records:
-        problems: list[tuple[str, str]] = []  # (column key, message)
-
-        raw_nip = cells.get("nip")
-        nip = re.sub(r"\s+", "", files.cell_text(raw_nip))  # "19800101 200501 1 001" is how NIPs are often printed
-        if message := _nip_problem(raw_nip, nip):
-            problems.append(("nip", message))
-        if nip and not files.is_number(raw_nip):
-            if nip in first_row_of:
-                problems.append(("nip", _("This NIP already appears in row %(row)s.") % {"row": first_row_of[nip]}))
-            else:
-                first_row_of[nip] = number
-
-        full_name = files.cell_text(cells.get("full_name"))
-        if not full_name:
-            problems.append(("full_name", _("The name is missing.")))
-        elif message := files.length_error(full_name, Employee._meta.get_field("full_name").max_length):
-            problems.append(("full_name", message))
-
-        position = files.cell_text(cells.get("position")) if has_position else None
-        if position and (message := files.length_error(position, Employee._meta.get_field("position").max_length)):
-            problems.append(("position", message))
-
-        unit_code = files.cell_text(cells.get("unit_code"))
-        if not unit_code:
-            problems.append(("unit_code", _("The unit code is missing.")))
-
-        email = files.cell_text(cells.get("email"))
-        if email and (message := _email_problem(email)):
-            problems.append(("email", message))
-
+        row, problems = _staff_row(number, cells, table.headers, first_row_of)
         if problems:
             errors.extend(RowError(number, names[key], message) for key, message in problems)
         else:
-            rows.append(StaffRow(number, nip, full_name, position, unit_code, email))
-
-    plan = plan_staff(rows, headers=table.headers)
+            rows.append(row)
+    rows = resolve_unit_names(rows, names=names, errors=errors)
+    # A person whose row failed is still in the file: rows naming them as supervisor are not blamed for it.
+    plan = plan_staff(rows, headers=table.headers, also_in_file=set(first_row_of))
     errors.extend(plan.errors)
-    return ImportResult("staff", errors=files.sorted_errors(errors, STAFF_COLUMNS, names), rows=rows, plan=plan)
+    return ImportResult(
+        "staff", errors=files.sorted_errors(errors, STAFF_COLUMNS, names), rows=rows, plan=plan, ignored_columns=table.ignored
+    )
+
+
+def _staff_row(number: int, cells: Mapping[str, Any], headers: Mapping[str, str], first_row_of: dict[str, int]) -> tuple[StaffRow, list]:
+    """One row of the file, and its problems as (column key, message)."""
+    problems: list[tuple[str, str]] = []
+    raw_nip = cells.get("nip")
+    nip = _nip_text(raw_nip)
+    if message := _nip_problem(raw_nip, nip):
+        problems.append(("nip", message))
+    if nip and not files.is_number(raw_nip):
+        if nip in first_row_of:
+            problems.append(("nip", _("This NIP already appears in row %(row)s.") % {"row": first_row_of[nip]}))
+        else:
+            first_row_of[nip] = number
+
+    full_name = _full_name(cells)
+    if not files.cell_text(cells.get("full_name")):
+        problems.append(("full_name", _("The name is missing.")))
+    elif message := files.length_error(full_name, Employee._meta.get_field("full_name").max_length):
+        problems.append(("full_name", message))
+
+    position = files.cell_text(cells.get("position")) if "position" in headers else None
+    if position and (message := files.length_error(position, Employee._meta.get_field("position").max_length)):
+        problems.append(("position", message))
+
+    unit_code, unit_name = files.cell_text(cells.get("unit_code")), files.cell_text(cells.get("unit_name"))
+    if not unit_code and not unit_name:
+        problems.append(("unit_code", _("The unit code is missing.")) if "unit_code" in headers else ("unit_name", _("The unit name is missing.")))
+
+    email = files.cell_text(cells.get("email"))
+    if email and (message := _email_problem(email)):
+        problems.append(("email", message))
+
+    supervisor_nip = _supervisor_nip(cells.get("supervisor_nip"), nip, problems)
+    is_head = _head_flag(cells.get("is_head"), problems)
+    row = StaffRow(number, nip, full_name, position, unit_code, email, unit_name, supervisor_nip, is_head)
+    return row, problems
+
+
+def _nip_text(raw: Any) -> str:
+    # "19800101 200501 1 001" is how NIPs are often printed.
+    return re.sub(r"\s+", "", files.cell_text(raw))
+
+
+def _full_name(cells: Mapping[str, Any]) -> str:
+    """The name with the titles SIASN keeps apart (Gelar Depan, Gelar Belakang), as a letter
+    addresses the person: "Dr. Budi Santoso, M.Si."; a title the name already carries is not
+    added twice."""
+    name = files.cell_text(cells.get("full_name"))
+    before, after = files.cell_text(cells.get("title_before")), files.cell_text(cells.get("title_after"))
+    if name and before and not name.startswith(before):
+        name = f"{before} {name}"
+    if name and after and not name.endswith(after):
+        name = f"{name}, {after}"
+    return name
+
+
+def _supervisor_nip(raw: Any, nip: str, problems: list[tuple[str, str]]) -> str:
+    """The supervisor's NIP ("" for none); a problem for a malformed one or the person's own."""
+    supervisor_nip = _nip_text(raw)
+    if not supervisor_nip and not files.is_number(raw):
+        return ""
+    if message := _nip_problem(raw, supervisor_nip):
+        problems.append(("supervisor_nip", message))
+    elif supervisor_nip == nip:
+        problems.append(("supervisor_nip", _("A person cannot be their own supervisor.")))
+    return supervisor_nip
+
+
+def _head_flag(raw: Any, problems: list[tuple[str, str]]) -> bool | None:
+    text = files.cell_text(raw)
+    try:
+        return supervisors.head_flag(text)
+    except ValueError:
+        problems.append(("is_head", _("Write “ya” or “tidak” (or leave the cell empty), not “%(value)s”.") % {"value": text}))
+        return None
+
+
+def resolve_unit_names(rows: list[StaffRow], *, names: Mapping[str, str], errors: list[RowError]) -> list[StaffRow]:
+    """Give each row that names its unit without a code the code of the one active unit of that
+    name; return the rows that have a unit code now, after adding an error for each other row."""
+    wanted = sorted({_name_key(row.unit_name) for row in rows if not row.unit_code})
+    if not wanted:
+        return rows
+    found = _active_units_named(wanted)
+    kept = []
+    for row in rows:
+        matches = found.get(_name_key(row.unit_name), []) if not row.unit_code else []
+        if row.unit_code:
+            kept.append(row)
+        elif len(matches) == 1:
+            row.unit_code = matches[0].code
+            kept.append(row)
+        else:
+            errors.append(RowError(row.row, names["unit_name"], _unit_name_problem(row.unit_name, matches)))
+    return kept
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).lower()
+
+
+def _active_units_named(keys: Sequence[str]) -> dict[str, list[WorkUnit]]:
+    """The active units whose name (in any case) is one of `keys`, by that key, in tree order."""
+    units: dict[str, list[WorkUnit]] = {}
+    for chunk in files.chunks(keys):
+        found = WorkUnit.objects.annotate(name_key=Lower("name")).filter(name_key__in=chunk, is_active=True).order_by("path")
+        for unit in found.only("id", "code", "name"):
+            units.setdefault(_name_key(unit.name), []).append(unit)
+    return units
+
+
+def _unit_name_problem(name: str, matches: Sequence[WorkUnit]) -> str:
+    if not matches:
+        return _(
+            "No active work unit is named “%(name)s”. Check the spelling against the unit list, or give the unit's code (Kode Unit or Unor ID)."
+        ) % {"name": name}
+    return _("Several active work units are named “%(name)s”: %(choices)s. Give the unit's code (Kode Unit or Unor ID) to say which.") % {
+        "name": name,
+        "choices": ", ".join(str(unit) for unit in matches),
+    }
 
 
 def _nip_problem(raw: Any, nip: str) -> str | None:
@@ -149,12 +283,16 @@ def staff_field_labels() -> dict[str, str]:
     }
 
 
-def plan_staff(rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = None, lock: bool = False) -> Plan:
-    """Compare checked rows with the database: which employees are new, which change and how.
+def plan_staff(
+    rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = None, lock: bool = False, also_in_file: Iterable[str] = ()
+) -> Plan:
+    """Compare checked rows with the database: which employees are new, which change and how,
+    and which supervisor assignments the file adds and removes (imports.supervisors).
 
     Existing staff are matched by NIP; a new NIP gets a login account named after it, or the
     existing account of that name when it belongs to nobody yet. `lock` (inside the writing
-    transaction) locks the matched employees and accounts until it ends.
+    transaction) locks the matched employees, accounts and assignments until it ends.
+    `also_in_file`: the NIPs of rows that failed their checks, which other rows may still name.
     """
     names = files.header_names(STAFF_COLUMNS, headers)
     labels = staff_field_labels()
@@ -179,13 +317,17 @@ def plan_staff(rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = 
             plan.errors.append(outcome)
         else:
             plan.items.append(outcome)
+    heads = supervisors.plan_heads(rows, units=units, names=names, also_in_file=also_in_file, lock=lock)
+    plan.heads_added, plan.heads_removed = heads.added, heads.removed
+    plan.errors.extend(heads.errors)
     return plan
 
 
 def _units_by_code(codes: Sequence[str]) -> dict[str, WorkUnit]:
     units = {}
     for chunk in files.chunks(codes):
-        units.update({unit.code: unit for unit in WorkUnit.objects.filter(code__in=chunk).only("id", "code", "is_active")})
+        found = WorkUnit.objects.filter(code__in=chunk).only("id", "code", "name", "path", "depth", "is_active")
+        units.update({unit.code: unit for unit in found})
     return units
 
 
@@ -297,8 +439,10 @@ def staff_import(*, rows: Sequence[StaffRow], actor) -> ImportSummary:
     """Create and update staff from checked import rows, all or nothing.
 
     Staff are matched by NIP; new ones get a login account named after their NIP with an
-    unusable password (they choose one through "Lupa kata sandi"). Staff not in `rows` are
-    left alone. Every created or changed employee gets a history record naming `actor`.
+    unusable password (they choose one through "Lupa kata sandi", or with an activation letter).
+    Staff not in `rows` are left alone. The supervisor assignments the rows imply are added and
+    removed in the same transaction. Every created or changed employee and assignment gets a
+    history record naming `actor`.
     Raises ServiceError, and writes nothing, when a row no longer fits the database.
     """
     User = get_user_model()
@@ -321,6 +465,7 @@ def staff_import(*, rows: Sequence[StaffRow], actor) -> ImportSummary:
             # the e-mail): the audit trail shows who changed it.
             _update_rows(Employee, changed_employees, sorted(changed_fields - {"email"}))
             Employee.history.bulk_history_create(changed_employees, batch_size=1000, update=True, default_user=actor)
+            supervisors.heads_write(plan, actor=actor)  # after the staff: a new head needs their record
             summaries.expected_refresh_open_periods()
     except IntegrityError:  # another import or an admin created the same NIP meanwhile
         raise files.changed_meanwhile()
