@@ -264,7 +264,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "assessments.middleware.client_ip"
-AXES_SENSITIVE_PARAMETERS = ["password"]
+# django-axes stores the POST of a failed attempt: never a password, nor an activation code
+# (/aktivasi/ counts its wrong codes as failed logins).
+AXES_SENSITIVE_PARAMETERS = ["password", "code", "new_password1", "new_password2"]
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # failed logins stay visible to admins after an unlock
 AXES_VERBOSE = False  # its log lines name the NIP: personal data stays out of the logs
 # Behind the compose file's nginx (or another proxy that overwrites X-Real-IP): trust it.

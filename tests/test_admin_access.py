@@ -4,6 +4,7 @@ anonymous visitor is sent to /akun/login/; the superuser and a member of the gro
 Kepegawaian" get in. The admin URLs come from `admin.site._registry`, so a newly registered
 model (or a new custom view of a model admin) is covered without touching this file."""
 
+import datetime
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,10 +14,12 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
+from django.utils import timezone
 
-from assessments import privacy, retention
+from assessments import activation, privacy, retention
 from assessments.models import (
     AccessLog,
+    ActivationCode,
     AssessmentPeriod,
     OrganisationSetting,
     PrivacyAcknowledgement,
@@ -38,7 +41,7 @@ PUBLIC = {"/admin/assessments/workunit/jsi18n/"}
 # (the objects below are chosen so that everything else is allowed).
 READ_ONLY = {
     ("assessments", name)
-    for name in ("selfassessment", "assessmentevent", "accesslog", "periodpillar", "retentionrun", "privacyacknowledgement")
+    for name in ("selfassessment", "assessmentevent", "accesslog", "periodpillar", "retentionrun", "privacyacknowledgement", "activationcode")
 }
 
 
@@ -63,6 +66,9 @@ def world(cast, period, previous_period, client):
         VerifierAssignment: VerifierAssignment.objects.create(user=cast.other.user, unit=cast.tree.b),
         RetentionRun: retention.retention_apply(dry_run=True),
         PrivacyAcknowledgement: privacy.notice_acknowledge(user=cast.staff.user, period=period),
+        ActivationCode: ActivationCode.objects.create(
+            employee=cast.other, code_hash=activation.code_hash(cast.other.pk, activation.new_code()), expires_at=timezone.now() + datetime.timedelta(days=14)
+        ),
     }
     for model in admin.site._registry:
         obj = objects.setdefault(model, model.objects.order_by("pk").first())
