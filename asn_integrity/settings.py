@@ -358,8 +358,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "assessments.middleware.client_ip"
-# The SSO callback's one-time code and state are kept out of the recorded attempts too.
-AXES_SENSITIVE_PARAMETERS = ["password", "code", "state"]
+# django-axes stores the POST of a failed attempt: never a password, nor the SSO callback's one-time
+# code and state, nor an activation code (/aktivasi/ counts its wrong codes as failed logins).
+AXES_SENSITIVE_PARAMETERS = ["password", "code", "state", "new_password1", "new_password2"]
 # The lockout page says which way of logging in is locked (a NIP and its password, or SSO).
 AXES_LOCKOUT_CALLABLE = "assessments.sso.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # failed logins stay visible to admins after an unlock

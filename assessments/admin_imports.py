@@ -66,11 +66,17 @@ class ImportForm(forms.Form):
 
 
 def finished_message(summary: files.ImportSummary) -> str:
-    return _("Import finished: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.") % {
+    message = _("Import finished: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.") % {
         "created": summary.created,
         "updated": summary.updated,
         "unchanged": summary.unchanged,
     }
+    if summary.heads_added or summary.heads_removed:
+        message += " " + _("Heads of unit: %(added)s added, %(removed)s removed.") % {
+            "added": summary.heads_added,
+            "removed": summary.heads_removed,
+        }
+    return message
 
 
 def pending_file(token: str) -> Path:
@@ -93,6 +99,21 @@ def _sweep(folder: Path) -> None:
                 entry.unlink()
         except OSError:  # another request swept it first
             pass
+
+
+@dataclass(frozen=True)
+class ColumnRow:
+    """A line of the upload page's table of columns."""
+
+    title: str
+    required: bool
+    alternative: str  # the title of the column that may stand in for this one
+    aliases: tuple[str, ...]
+
+
+def _column_rows(columns: tuple[files.Column, ...]) -> list[ColumnRow]:
+    titles = {column.key: column.title for column in columns}
+    return [ColumnRow(column.title, column.required, titles.get(column.alternative, ""), column.aliases) for column in columns]
 
 
 class ImportAdminMixin:
@@ -211,7 +232,7 @@ class ImportAdminMixin:
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": title,
-            "columns": self._kind.columns,
+            "columns": _column_rows(self._kind.columns),
             "notes": self._kind.notes,
             "max_megabytes": settings.IMPORT_MAX_BYTES / 1048576,
             "upload_url": reverse(self._url_name("import")),
@@ -230,6 +251,9 @@ class ImportAdminMixin:
             key_label=self._kind.key_label,
             changes=changes[:CHANGES_SHOWN],
             changes_hidden=max(len(changes) - CHANGES_SHOWN, 0),
+            heads_added=result.heads_added[:CHANGES_SHOWN],
+            heads_removed=result.heads_removed[:CHANGES_SHOWN],
+            heads_hidden=max(len(result.heads_added) - CHANGES_SHOWN, 0) + max(len(result.heads_removed) - CHANGES_SHOWN, 0),
         )
         return TemplateResponse(request, self.import_preview_template, context)
 

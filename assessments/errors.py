@@ -20,6 +20,11 @@ class ServiceError(Exception):
         ),
         "incomplete": gettext_lazy("Answer every indicator (and give the notes asked for) before submitting."),
         "note_required": gettext_lazy("Write a note telling the person what to correct."),
+        # One message for a wrong, used or expired activation code: it never says which (activation.py).
+        "code_invalid": gettext_lazy(
+            "This activation code cannot be used: the NIP or the code is wrong, or the code has been used or has expired. "
+            "Check both, or ask the HR office (Admin Kepegawaian) for a new letter."
+        ),
     }
 
     def __init__(self, message: str | None = None, code: str = "invalid"):

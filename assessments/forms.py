@@ -10,12 +10,14 @@ from crispy_forms.layout import Div, Layout, LayoutObject
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from . import sso
+from . import activation, sso
 from .models import PeriodIndicator, PeriodPillar, Rating
 from .scoring import RATING_MAX, RATING_MIN
 from .services import Answer, ServiceError
@@ -83,6 +85,63 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
     def get_users(self, email):
         return (user for user in super().get_users(email) if sso.local_login_allowed(user))
+
+
+class ActivationForm(forms.Form):
+    """The activation page (/aktivasi/): NIP and the code of an activation letter, and the new
+    password twice, checked by the password validators. One message for any wrong, used or
+    expired code (activation.activation_code_find), which never says which."""
+
+    error_messages = {
+        "code_invalid": ServiceError.error_messages["code_invalid"],
+        "password_mismatch": _("The two passwords differ. Type the same new password twice."),
+    }
+
+    nip = forms.CharField(
+        label="NIP", max_length=40, widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username", "inputmode": "numeric"})
+    )
+    code = forms.CharField(
+        label=_("Activation code"),
+        max_length=40,
+        help_text=_("As printed on your letter, for example ABCD-EFGH-JKMN."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "characters", "spellcheck": "false"}),
+    )
+    new_password1 = forms.CharField(
+        label=_("New password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    new_password2 = forms.CharField(
+        label=_("New password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.activation = None
+
+    def clean_nip(self):
+        return re.sub(r"\s+", "", self.cleaned_data["nip"])  # "19800101 200501 1 001" as printed
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        self.activation = activation.activation_code_find(nip=data["nip"], code=data["code"])
+        if self.activation is None:
+            raise forms.ValidationError(self.error_messages["code_invalid"], code="code_invalid")
+        # Only once the code is right: the validators compare the password with the person's data.
+        if data["new_password1"] != data["new_password2"]:
+            self.add_error("new_password2", forms.ValidationError(self.error_messages["password_mismatch"], code="password_mismatch"))
+        else:
+            try:
+                password_validation.validate_password(data["new_password2"], self.activation.employee.user)
+            except forms.ValidationError as error:
+                self.add_error("new_password2", error)
+        return data
+
+    @property
+    def code_refused(self) -> bool:
+        """Whether the code was wrong, used or expired: a failed attempt for the lockout."""
+        return self.has_error(NON_FIELD_ERRORS, "code_invalid")
 
 
 class PillarHeading(LayoutObject):

@@ -1,6 +1,18 @@
 from django.urls import path, re_path
 
-from .views import common, dashboards, exports, jobs, reminders, reports, review, self_assessment, two_factor, verification
+from .views import (
+    activation,
+    common,
+    dashboards,
+    exports,
+    jobs,
+    reminders,
+    reports,
+    review,
+    self_assessment,
+    two_factor,
+    verification,
+)
 
 app_name = "assessments"
 
@@ -22,6 +34,8 @@ urlpatterns = [
     # One's own in-app reminders (notices.py): dismissing one.
     path("pemberitahuan/<int:pk>/tutup/", common.notice_dismiss, name="notice_dismiss"),
     path("verifikasi/<str:receipt_code>/", reports.receipt_verify, name="receipt_verify"),
+    # Public: the first password, with the code of an activation letter.
+    path("aktivasi/", activation.activate, name="activate"),
     # Supervisors
     path("unit/", dashboards.dashboard_home, name="dashboard_home"),
     path("unit/<str:code>/", dashboards.unit_dashboard, name="dashboard"),

@@ -43,7 +43,8 @@ admin may open with a session that is not verified: the code page instead, nothi
 
 Public by design (allowed for everyone, logged in or not): healthz, favicon.ico, the login page
 (which sends a logged-in visitor on), logout (POST), password reset and its confirmation pages,
-set_language, the Privasi page (GET), the check of a receipt by its code (GET). The SSO URLs
+set_language, the Privasi page (GET), the check of a receipt by its code (GET), the activation
+page (the code of an activation letter is the credential). The SSO URLs
 (/oidc/authenticate/, /oidc/callback/) would be too, but SSO is off here: they answer 404 to
 everyone (tests/test_oidc.py signs in through them against a real OpenID provider).
 """
@@ -138,6 +139,10 @@ oidc_authentication_init                       GET   404   404   404   404   404
 oidc_authentication_init                       POST  404   404   404   404   404   404   404   404   404
 oidc_authentication_callback                   GET   404   404   404   404   404   404   404   404   404
 oidc_authentication_callback                   POST  404   404   404   404   404   404   404   404   404
+# The first password with an activation letter's code: the code is the credential. This body's
+# code is wrong (for a NIP that is nobody's): the form again, with one message for any bad code.
+assessments:activate                           GET   200   200   200   200   200   200   200   200   200
+assessments:activate                           POST  200   200   200   200   200   200   200   200   200
 # Who sees what, how long: for anyone; a page to read, nothing to post.
 assessments:privacy                            GET   200   200   200   200   200   200   200   200   200
 assessments:privacy                            POST  405   405   405   405   405   405   405   405   405
@@ -373,7 +378,8 @@ EXPECTED_BY_MODE = {"reviewed": EXPECTED, "confidential": {**EXPECTED, **parse_m
 
 # The rows under "Public by design": no one is refused them (405 is the method, not the person).
 PUBLIC = {"healthz", "favicon.ico", "set_language", "login", "logout", "password_reset", "password_reset_done",
-          "password_reset_confirm", "password_reset_complete", "assessments:privacy", "assessments:receipt_verify"}
+          "password_reset_confirm", "password_reset_complete", "assessments:privacy", "assessments:receipt_verify",
+          "assessments:activate"}
 
 
 # --- The URLconf ----------------------------------------------------------------------------------
@@ -564,6 +570,7 @@ def post_body(scene, key: str) -> dict:
         "password_change": {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
         "password_reset": {"email": staff.user.email},
         "password_reset_confirm": {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        "assessments:activate": {"nip": "199001012015031999", "code": "ABCD-EFGH-JKMN", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
         "assessments:form": form_data(scene.period, score=2, note="diubah"),
         "assessments:autosave": form_data(scene.period, score=2, note="diubah"),
         "assessments:confirm": {"version": str(scene.assessment.version)},

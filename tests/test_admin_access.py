@@ -4,6 +4,7 @@ anonymous visitor is sent to /akun/login/; the superuser and a member of the gro
 Kepegawaian" get in. The admin URLs come from `admin.site._registry`, so a newly registered
 model (or a new custom view of a model admin) is covered without touching this file."""
 
+import datetime
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,12 +14,14 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from assessments import privacy, retention, two_factor
+from assessments import activation, privacy, retention, two_factor
 from assessments.models import (
     AccessLog,
+    ActivationCode,
     AssessmentPeriod,
     OrganisationSetting,
     PrivacyAcknowledgement,
@@ -40,7 +43,7 @@ PUBLIC = {"/admin/assessments/workunit/jsi18n/"}
 # (the objects below are chosen so that everything else is allowed).
 READ_ONLY = {
     ("assessments", name)
-    for name in ("selfassessment", "assessmentevent", "accesslog", "periodpillar", "retentionrun", "privacyacknowledgement")
+    for name in ("selfassessment", "assessmentevent", "accesslog", "periodpillar", "retentionrun", "privacyacknowledgement", "activationcode")
 }
 # A second factor is made by its owner's enrolment only, and never edited: admins see it and
 # delete it (a reset).
@@ -76,6 +79,9 @@ def world(cast, period, previous_period, client):
         # Someone's second factor: an authenticator app and recovery codes.
         TOTPDevice: TOTPDevice.objects.create(user=cast.other.user, name="Aplikasi autentikator", confirmed=True),
         StaticDevice: two_factor_recovery_device(cast.other.user),
+        ActivationCode: ActivationCode.objects.create(
+            employee=cast.other, code_hash=activation.code_hash(cast.other.pk, activation.new_code()), expires_at=timezone.now() + datetime.timedelta(days=14)
+        ),
     }
     for model in admin.site._registry:
         obj = objects.setdefault(model, model.objects.order_by("pk").first())

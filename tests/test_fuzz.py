@@ -40,17 +40,19 @@ from hypothesis import event, given, note
 from hypothesis import strategies as st
 from hypothesis.extra.django import from_form
 
-from assessments import services
+from assessments import activation, services
 from assessments.forms import LoginForm, ReturnForm
 from assessments.imports.files import ImportResult
 from assessments.imports.staff import read_staff
 from assessments.imports.units import read_units
 from assessments.models import (
+    ActivationCode,
     AssessmentEvent,
     Employee,
     PillarScore,
     Rating,
     SelfAssessment,
+    SupervisorAssignment,
     UnitPeriodSummary,
     WorkUnit,
 )
@@ -92,6 +94,7 @@ FIELD_NAME = st.one_of(
     st.sampled_from([
         "version", "action", "note", "pilih", "konfirmasi", "kembali", "csrfmiddlewaretoken", "next", "language",
         "username", "password", "email", "token", "file", "old_password", "new_password1", "new_password2",
+        "nip", "code",
     ]),
     # Names of answers to indicators that do not exist, in any digits, of any length.
     st.builds(
@@ -537,6 +540,56 @@ def test_setting_a_new_password_from_the_link_is_all_or_nothing(cast, data):
 
 
 @given(data=st.data())
+def test_an_activation_letter_sets_the_password_with_the_right_code_only(cast, data):
+    # Plausible passwords: some the validators accept, others any text without control
+    # characters (a NUL is a 400 before any view: the nasty values try that).
+    strong = st.from_regex(r"[A-Za-z]{4,10}-[0-9]{2,4}-[A-Za-z]{3,8}", fullmatch=True)
+    new = st.one_of(strong, st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=8, max_size=40))
+    client = Client(REMOTE_ADDR="10.8.0.1")
+    with example(client):
+        staff = cast.staff
+        User.objects.filter(pk=staff.user_id).update(email="")
+        (letter,) = activation.activation_letters_issue(employees=[staff], actor=cast.admin)
+        nips = [staff.nip, f" {staff.nip[:8]} {staff.nip[8:]} ", cast.colleague.nip, "199001012015031999"]
+        codes = [letter.code, activation.code_display(letter.code).lower(), "ABCD-EFGH-JKMN", letter.code[:-1]]
+        if data.draw(st.booleans(), label="the person with their letter"):
+            password = data.draw(strong, label="new_password")
+            body = {
+                "nip": data.draw(st.sampled_from(nips[:2]), label="nip"),
+                "code": data.draw(st.sampled_from(codes[:2]), label="code"),
+                "new_password1": password,
+                "new_password2": password,
+            }
+        else:
+            new_password = data.draw(maybe(new), label="new_password1")
+            body = {
+                "nip": data.draw(maybe(st.sampled_from(nips)), label="nip"),
+                "code": data.draw(maybe(st.sampled_from(codes)), label="code"),
+                "new_password1": new_password,
+                "new_password2": data.draw(st.one_of(st.just(new_password), VALUE), label="new_password2"),
+            }
+        body.update(data.draw(sometimes(EXTRA), label="extra"))
+        posted = received(body)
+        with recording() as writes:
+            response = post(client, "/aktivasi/", body)
+        assert response.status_code < 500
+        user = User.objects.get(pk=staff.user_id)
+        used = ActivationCode.objects.filter(employee=staff, used_at__isnull=False).exists()
+        event(f"status {response.status_code}, used: {used}")
+        if user.check_password(PASSWORD):
+            assert response.status_code != 302 and not used
+        else:
+            assert response.status_code == 302 and response["Location"] == "/akun/login/" and used
+            assert "".join(posted.get("nip", "").split()) == staff.nip
+            assert activation.normalise_code(posted.get("code", "")) == letter.code
+            assert posted.get("new_password1") == posted.get("new_password2") and user.check_password(posted.get("new_password1"))
+        # Only the login records, the password and the code's use.
+        axes = {"axes_accessattempt", "axes_accessattemptexpiration", "axes_accessfailurelog", "axes_accesslog"}
+        assert writes.tables <= axes | {"auth_user", "assessments_activationcode"}
+        assert ("auth_user" in writes.tables) == used
+
+
+@given(data=st.data())
 def test_set_language_stays_on_the_site_and_writes_nothing(staff_client, data):
     with example(staff_client):
         body = {
@@ -659,13 +712,21 @@ UNIT_CODES = st.sampled_from(["A1", "A", "B", "ROOT", "BARU", "BARU-2", "", "a b
 NAMES = st.one_of(st.text(min_size=1, max_size=30), st.sampled_from(["Ani Baru", "Budi", "  ", "x" * 300]))
 
 
+UNIT_NAMES = st.sampled_from(["Direktorat A", "subdirektorat  a1", "Direktorat B", "Kementerian Uji", "Tidak Ada", ""])
+HEAD_FLAGS = st.sampled_from(["", "ya", "tidak", "Y", "T", "YA", "mungkin"])
+
+
 def staff_cells():
     return {
         "NIP": st.one_of(nips(), nips(), TEXT, st.integers(min_value=-(10**20), max_value=10**20), st.floats()),
         "Nama": st.one_of(NAMES, TEXT),
+        "Gelar Depan": st.one_of(st.sampled_from(["", "Dr.", "Ir."]), TEXT),
         "Jabatan": st.one_of(st.just(""), NAMES, TEXT),
         "Kode Unit": st.one_of(UNIT_CODES, UNIT_CODES, TEXT),
+        "Unor": st.one_of(UNIT_NAMES, TEXT),
         "Email": st.one_of(EMAILS, EMAILS, TEXT),
+        "NIP Atasan": st.one_of(st.just(""), nips(), TEXT, st.integers(min_value=-(10**20), max_value=10**20)),
+        "Kepala Unit": st.one_of(HEAD_FLAGS, TEXT),
     }
 
 
@@ -675,11 +736,15 @@ def unit_cells():
 
 
 HEADER_ALIASES = {
-    "NIP": ["NIP", "nip", "NIP Baru", "nip_baru"],
+    "NIP": ["NIP", "nip", "NIP Baru", "nip_baru", "NIP BARU"],
     "Nama": ["Nama", "Nama Lengkap", "NAMA"],
-    "Jabatan": ["Jabatan", "Nama Jabatan"],
-    "Kode Unit": ["Kode Unit", "kode_unit", "Kode Unit Kerja"],
-    "Email": ["Email", "E-mail", "Surel"],
+    "Gelar Depan": ["Gelar Depan", "GELAR DEPAN"],
+    "Jabatan": ["Jabatan", "Nama Jabatan", "JABATAN NAMA"],
+    "Kode Unit": ["Kode Unit", "kode_unit", "Kode Unit Kerja", "Unor ID", "ID Unor", "Kode Unor"],
+    "Unor": ["Unor", "UNOR NAMA", "Unit Organisasi"],
+    "Email": ["Email", "E-mail", "Surel", "Email Kantor"],
+    "NIP Atasan": ["NIP Atasan", "NIP ATASAN LANGSUNG"],
+    "Kepala Unit": ["Kepala Unit", "kepala_unit"],
     "Kode": ["Kode", "kode"],
     "Kode Induk": ["Kode Induk", "Induk", "kode induk"],
 }
@@ -700,6 +765,17 @@ def clean_tables(draw, kind: str):
             st.sampled_from(["A1", "A", "B", "ROOT"]), st.one_of(st.just(""), st.emails().filter(lambda e: len(e) < 100)),
         ).map(list)
         rows = draw(st.lists(row, min_size=1, max_size=6))
+        if draw(st.booleans()):
+            # Supervisor relations, as a SIASN export has them: either one supervisor for
+            # everyone (someone of the file or of the database), which usually passes, or each
+            # person's own pick, with loops and clashes now and then; Kepala Unit ya, tidak or empty.
+            header += ["NIP Atasan", "Kepala Unit"]
+            others = [row[0] for row in rows] + [Employee.objects.order_by("pk").values_list("nip", flat=True).first(), ""]
+            if draw(st.booleans()):
+                boss = draw(st.sampled_from(others))
+                rows = [[*row, draw(st.sampled_from([boss, ""])) if row[0] != boss else "", ""] for row in rows]
+            else:
+                rows = [[*row, draw(st.sampled_from(others)), draw(st.sampled_from(["", "", "ya", "tidak"]))] for row in rows]
     else:
         header, rows, codes = ["Kode", "Nama", "Kode Induk"], [], ["", "ROOT", "A", "B"]
         for _ in range(draw(st.integers(1, 5))):
@@ -852,6 +928,7 @@ def people_and_units():
         rows_of(Employee.objects.all(), "nip", "full_name", "position", "unit__code", "is_active", "user__email", "user__username"),
         User.objects.count(),
         rows_of(WorkUnit.objects.all(), "code", "name", "path", "is_active"),
+        rows_of(SupervisorAssignment.objects.all(), "employee__nip", "unit__code"),
     )
 
 
@@ -868,6 +945,9 @@ def assert_written(kind: str, result: ImportResult, before):
             assert row.position is None or employee.position == row.position
             assert not row.email or employee.user.email.lower() == row.email.lower()
         assert Employee.objects.count() == len(before[0]) + result.created
+        heads = set(SupervisorAssignment.objects.values_list("employee__nip", "unit__code"))
+        assert {(head.nip, head.unit.code) for head in result.heads_added} <= heads
+        assert not {(head.nip, head.unit.code) for head in result.heads_removed} & heads
     else:
         for row in result.rows:
             unit = WorkUnit.objects.get(code=row.code)
@@ -906,6 +986,7 @@ def test_an_import_previews_without_writing_and_confirms_every_row_or_none(cast,
         event(f"confirmed: {confirmed}")
         if confirmed:
             assert result is not None and result.ok and sent == token
+            event(f"confirmed with heads of unit: {bool(result.heads_added or result.heads_removed)}")
             assert_written(kind, result, before)
         else:
             assert people_and_units() == before

@@ -3,4 +3,4 @@ trail. Changes go through the services where a business rule applies (opening a 
 a person), and bulk changes are recorded in the history like single ones."""
 
 # Django's autodiscovery imports this package: each module registers its models.
-from . import common, framework, organisation, periods, records, settings, two_factor  # noqa: F401
+from . import activation, common, framework, organisation, periods, records, settings, two_factor  # noqa: F401

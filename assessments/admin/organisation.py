@@ -17,12 +17,13 @@ from ..models import (
     VerifierAssignment,
     WorkUnit,
 )
+from .activation import EmployeeLettersMixin, UnitLettersMixin
 from .common import EstimatedCountPaginator, activate, retire
 from .reorganisation import ReorganiseAdminMixin
 
 
 @admin.register(WorkUnit)
-class WorkUnitAdmin(ReorganiseAdminMixin, ImportAdminMixin, TreeAdmin, SimpleHistoryAdmin):
+class WorkUnitAdmin(UnitLettersMixin, ReorganiseAdminMixin, ImportAdminMixin, TreeAdmin, SimpleHistoryAdmin):
     import_kind = "units"
     change_list_template = "admin/assessments/workunit/change_list.html"  # TreeAdmin's, plus "Impor"
     form = movenodeform_factory(WorkUnit, fields=["code", "name"])
@@ -89,7 +90,7 @@ class EmployeeForm(forms.ModelForm):
 
 
 @admin.register(Employee)
-class EmployeeAdmin(ImportAdminMixin, SimpleHistoryAdmin):
+class EmployeeAdmin(EmployeeLettersMixin, ImportAdminMixin, SimpleHistoryAdmin):
     import_kind = "staff"
     form = EmployeeForm
     list_display = ["full_name", "nip", "position", "unit", "is_active"]

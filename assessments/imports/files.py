@@ -36,10 +36,20 @@ CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 
 @dataclass(frozen=True)
 class Column:
+    """One column of an import file. `aliases` are the other headings accepted for it, written as
+    a file writes them (the import page lists them); `alternative` names the key of another
+    column that may stand in for this required one (a unit given by its name, not its code)."""
+
     key: str
     title: str  # the name the file is expected to use (the file format is Indonesian)
-    aliases: tuple[str, ...]  # normalised header names accepted for it
+    aliases: tuple[str, ...] = ()
     required: bool = True
+    alternative: str = ""
+
+    @property
+    def headings(self) -> tuple[str, ...]:
+        """Every heading accepted for this column, normalised."""
+        return tuple(dict.fromkeys(normalise_header(name) for name in (self.title, *self.aliases)))
 
 
 def normalise_header(value: Any) -> str:
@@ -81,6 +91,9 @@ class Plan:
     items: list[PlanItem] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     unit_ids: dict[str, int] = field(default_factory=dict)  # staff: unit code -> id
+    # Staff: the supervisor assignments the file adds and removes (imports.supervisors).
+    heads_added: list = field(default_factory=list)
+    heads_removed: list = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for item in self.items if item.action == action)
@@ -93,6 +106,7 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     rows: list = field(default_factory=list)
     plan: Plan | None = None
+    ignored_columns: list[str] = field(default_factory=list)  # headings of the file that no column takes
 
     @property
     def ok(self) -> bool:
@@ -116,6 +130,14 @@ class ImportResult:
     @property
     def changes(self) -> list[PlanItem]:
         return [item for item in self.plan.items if item.action != UNCHANGED] if self.plan else []
+
+    @property
+    def heads_added(self) -> list:
+        return self.plan.heads_added if self.plan else []
+
+    @property
+    def heads_removed(self) -> list:
+        return self.plan.heads_removed if self.plan else []
 
 
 class FileProblem(Exception):
@@ -241,6 +263,7 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
 class Table:
     headers: dict[str, str]  # column key -> header as written
     records: list[tuple[int, dict[str, Any]]]  # (row number, column key -> raw cell)
+    ignored: list[str] = field(default_factory=list)  # headings no column takes, as written
 
 
 def read_table(data: bytes, filename: str, columns: Sequence[Column]) -> Table:
@@ -248,6 +271,7 @@ def read_table(data: bytes, filename: str, columns: Sequence[Column]) -> Table:
     the non-empty rows below it. Raises FileProblem for anything that stops the whole file."""
     positions: dict[str, int] = {}
     headers: dict[str, str] = {}
+    ignored: list[str] = []
     records: list[tuple[int, dict[str, Any]]] = []
     header_found = False
     # closing(): stopping early must still close the workbook.
@@ -257,7 +281,7 @@ def read_table(data: bytes, filename: str, columns: Sequence[Column]) -> Table:
                 continue
             if not header_found:
                 header_found = True
-                positions, headers = _map_header(cells, columns)
+                positions, headers, ignored = _map_header(cells, columns)
                 continue
             if len(records) >= MAX_ROWS:
                 raise FileProblem(_("The file has more than %(max)s rows. Split it into smaller files.") % {"max": MAX_ROWS})
@@ -266,17 +290,22 @@ def read_table(data: bytes, filename: str, columns: Sequence[Column]) -> Table:
         raise FileProblem(_("The file is empty."))
     if not records:
         raise FileProblem(_("The file has a header row but no data rows below it."))
-    return Table(headers, records)
+    return Table(headers, records, ignored)
 
 
-def _map_header(cells: Sequence[Any], columns: Sequence[Column]) -> tuple[dict[str, int], dict[str, str]]:
-    by_alias = {alias: column for column in columns for alias in column.aliases}
+def _map_header(cells: Sequence[Any], columns: Sequence[Column]) -> tuple[dict[str, int], dict[str, str], list[str]]:
+    by_alias = {heading: column for column in columns for heading in column.headings}
     positions: dict[str, int] = {}
     headers: dict[str, str] = {}
+    ignored: list[str] = []
     for index, cell in enumerate(cells):
         column = by_alias.get(normalise_header(cell))
         if column is None:
-            continue  # exports carry many other columns (rank, grade, ...): they are ignored
+            # Exports carry many other columns (rank, grade, the old NIP, ...): they are
+            # ignored, and the preview says which.
+            if cell_text(cell):
+                ignored.append(cell_text(cell))
+            continue
         if column.key in positions:
             raise FileProblem(
                 _("The column “%(name)s” appears twice (columns %(first)s and %(second)s). Keep one of them.")
@@ -284,13 +313,28 @@ def _map_header(cells: Sequence[Any], columns: Sequence[Column]) -> tuple[dict[s
             )
         positions[column.key] = index
         headers[column.key] = cell_text(cell)
-    missing = [column.title for column in columns if column.required and column.key not in positions]
+    missing = [
+        column.title
+        for column in columns
+        if column.required and column.key not in positions and column.alternative not in positions
+    ]
     if missing:
         raise FileProblem(
             _("Missing column(s): %(missing)s. The first row must name the columns: %(expected)s.")
-            % {"missing": ", ".join(missing), "expected": ", ".join(column.title for column in columns)}
+            % {"missing": ", ".join(missing), "expected": expected_columns(columns)}
         )
-    return positions, headers
+    return positions, headers, ignored
+
+
+def expected_columns(columns: Sequence[Column]) -> str:
+    """The columns a file must name, as the error about a missing one lists them ("NIP, Nama,
+    Kode Unit or Unor")."""
+    titles = {column.key: column.title for column in columns}
+    return ", ".join(
+        _("%(column)s or %(other)s") % {"column": column.title, "other": titles[column.alternative]} if column.alternative else column.title
+        for column in columns
+        if column.required
+    )
 
 
 def column_letter(index: int) -> str:
@@ -338,10 +382,18 @@ class ImportSummary:
     created: int
     updated: int
     unchanged: int
+    heads_added: int = 0
+    heads_removed: int = 0
 
     @classmethod
     def of(cls, plan: Plan) -> "ImportSummary":
-        return cls(created=plan.count(CREATE), updated=plan.count(UPDATE), unchanged=plan.count(UNCHANGED))
+        return cls(
+            created=plan.count(CREATE),
+            updated=plan.count(UPDATE),
+            unchanged=plan.count(UNCHANGED),
+            heads_added=len(plan.heads_added),
+            heads_removed=len(plan.heads_removed),
+        )
 
 
 def import_refused(plan: Plan) -> ServiceError:

@@ -1,17 +1,19 @@
-"""The staff import: check a file's rows (NIP, Nama, Jabatan, Kode Unit, Email), plan them
-against the database, and write them, all or nothing."""
+"""The staff import: check a file's rows (NIP, Nama, Jabatan, the unit, Email and the supervisor
+relations), plan them against the database, and write them, all or nothing.
+
+A SIASN staff export (BKN's civil-service system) is read as it is: its headings ("NIP Baru",
+"Unor ID", "Unor Nama", "NIP Atasan", ...) are aliases in STAFF_COLUMNS, the one table of the
+headings this import accepts; every other column is ignored and the preview names it. Cells
+become rows in `imports.staff_rows`; the supervisor relations (NIP Atasan, Kepala Unit) are
+planned and written by `imports.supervisors`.
+"""
 
 import functools
-import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -20,9 +22,11 @@ from simple_history.utils import bulk_create_with_history
 
 from .. import summaries
 from ..models import Employee, WorkUnit
-from ..validators import validate_nip
-from . import files
-from .files import CREATE, UNCHANGED, UPDATE, Change, Column, ImportResult, ImportSummary, Plan, PlanItem, RowError
+from . import files, supervisors
+from .files import CREATE, UNCHANGED, UPDATE, Change, ImportResult, ImportSummary, Plan, PlanItem, RowError
+from .staff_rows import STAFF_COLUMNS, StaffRow, resolve_unit_names, staff_row
+
+__all__ = ["NOTES", "STAFF_COLUMNS", "StaffRow", "plan_staff", "read_staff", "staff_import"]
 
 # What the import page tells an admin about the file.
 NOTES = (
@@ -30,113 +34,54 @@ NOTES = (
     gettext_lazy("Format the NIP column as Text in Excel: a number keeps only 15 digits."),
     gettext_lazy("Jabatan and Email may be empty; an empty Email keeps the address already stored. E-mail or Surel are accepted as the header too."),
     gettext_lazy("Staff who are not in the file stay as they are."),
+    gettext_lazy(
+        "A SIASN staff export is read as it is: the headings in the last column of the table above are recognised, "
+        "NIP Lama and every other column are ignored, and the preview names the ignored ones."
+    ),
+    gettext_lazy("Gelar Depan and Gelar Belakang, when the file has them, are joined to the name as letters write it: “Dr. Budi Santoso, M.Si.”."),
+    gettext_lazy(
+        "The unit is given by its code (Kode Unit, Unor ID) or, in a file without codes, by its name (Unor, Unit Organisasi), "
+        "which must match exactly one active unit. When a row has both, the code counts."
+    ),
+    gettext_lazy(
+        "NIP Atasan names the person's supervisor. The supervisor becomes the head of the person's unit or, "
+        "when the person heads their unit, of the unit above it (a head sees their unit and everything below it)."
+    ),
+    gettext_lazy(
+        "Kepala Unit (ya or tidak) says whether the person heads their own unit. Where it is empty or missing, a person heads "
+        "their unit when someone of that unit names them as supervisor, or when they head it already."
+    ),
+    gettext_lazy(
+        "A file gives a unit one head, who replaces the unit's other heads; units the file gives no head keep theirs. "
+        "The preview lists every head added and removed."
+    ),
 )
-
-STAFF_COLUMNS = (
-    Column("nip", "NIP", ("nip", "nipbaru")),
-    Column("full_name", "Nama", ("nama", "namalengkap", "namapegawai", "name", "fullname")),
-    Column("position", "Jabatan", ("jabatan", "namajabatan", "position"), required=False),
-    Column("unit_code", "Kode Unit", ("kodeunit", "kodeunitkerja", "unitcode")),
-    Column("email", "Email", ("email", "surel", "alamatemail", "emailaddress"), required=False),
-)
-
-
-@dataclass
-class StaffRow:
-    row: int
-    nip: str
-    full_name: str
-    position: str | None  # None: the file has no Jabatan column, so what is stored stays
-    unit_code: str
-    email: str  # "": keep the stored address
-
-
-NIP_AS_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
-
 
 def read_staff(data: bytes, filename: str) -> ImportResult:
-    """Check a staff file (NIP, Nama, Jabatan, Kode Unit, Email) and plan it; writes nothing."""
+    """Check a staff file (NIP, Nama, Jabatan, the unit, Email, supervisor relations) and plan
+    it; writes nothing."""
     return files.read_result("staff", _read_staff, data, filename)
 
 
 def _read_staff(data: bytes, filename: str) -> ImportResult:
     table = files.read_table(data, filename, STAFF_COLUMNS)
     names = files.header_names(STAFF_COLUMNS, table.headers)
-    has_position = "position" in table.headers
     errors: list[RowError] = []
     rows: list[StaffRow] = []
     first_row_of: dict[str, int] = {}
     for number, cells in table.records:
-        problems: list[tuple[str, str]] = []  # (column key, message)
-
-        raw_nip = cells.get("nip")
-        nip = re.sub(r"\s+", "", files.cell_text(raw_nip))  # "19800101 200501 1 001" is how NIPs are often printed
-        if message := _nip_problem(raw_nip, nip):
-            problems.append(("nip", message))
-        if nip and not files.is_number(raw_nip):
-            if nip in first_row_of:
-                problems.append(("nip", _("This NIP already appears in row %(row)s.") % {"row": first_row_of[nip]}))
-            else:
-                first_row_of[nip] = number
-
-        full_name = files.cell_text(cells.get("full_name"))
-        if not full_name:
-            problems.append(("full_name", _("The name is missing.")))
-        elif message := files.length_error(full_name, Employee._meta.get_field("full_name").max_length):
-            problems.append(("full_name", message))
-
-        position = files.cell_text(cells.get("position")) if has_position else None
-        if position and (message := files.length_error(position, Employee._meta.get_field("position").max_length)):
-            problems.append(("position", message))
-
-        unit_code = files.cell_text(cells.get("unit_code"))
-        if not unit_code:
-            problems.append(("unit_code", _("The unit code is missing.")))
-
-        email = files.cell_text(cells.get("email"))
-        if email and (message := _email_problem(email)):
-            problems.append(("email", message))
-
+        row, problems = staff_row(number, cells, table.headers, first_row_of)
         if problems:
             errors.extend(RowError(number, names[key], message) for key, message in problems)
         else:
-            rows.append(StaffRow(number, nip, full_name, position, unit_code, email))
-
-    plan = plan_staff(rows, headers=table.headers)
+            rows.append(row)
+    rows = resolve_unit_names(rows, names=names, errors=errors)
+    # A person whose row failed is still in the file: rows naming them as supervisor are not blamed for it.
+    plan = plan_staff(rows, headers=table.headers, also_in_file=set(first_row_of))
     errors.extend(plan.errors)
-    return ImportResult("staff", errors=files.sorted_errors(errors, STAFF_COLUMNS, names), rows=rows, plan=plan)
-
-
-def _nip_problem(raw: Any, nip: str) -> str | None:
-    """Why the NIP cell (`raw` as read, `nip` its text without spaces) is no NIP, or None."""
-    if files.is_number(raw):
-        return _(
-            "This NIP is stored as a number, and Excel keeps only 15 digits of a number: the last digits "
-            "of the 18-digit NIP are lost. Format the NIP column as Text, type the NIPs again and save."
-        )
-    if not nip:
-        return _("The NIP is missing.")
-    if NIP_AS_NUMBER.match(nip):
-        return _(
-            "This NIP was saved as a number in scientific notation (%(value)s), so its last digits are lost. "
-            "In Excel format the NIP column as Text, type the NIPs again and save."
-        ) % {"value": nip}
-    try:
-        validate_nip(nip)
-    except ValidationError as error:
-        return " ".join(str(message) for message in error.messages)
-    return None
-
-
-def _email_problem(email: str) -> str | None:
-    """Why `email` is no usable e-mail address, or None."""
-    try:
-        if len(email) > get_user_model()._meta.get_field("email").max_length:
-            raise ValidationError("too long")
-        validate_email(email)
-    except ValidationError:
-        return _("“%(value)s” is not a valid e-mail address.") % {"value": email}
-    return None
+    return ImportResult(
+        "staff", errors=files.sorted_errors(errors, STAFF_COLUMNS, names), rows=rows, plan=plan, ignored_columns=table.ignored
+    )
 
 
 def staff_field_labels() -> dict[str, str]:
@@ -149,12 +94,16 @@ def staff_field_labels() -> dict[str, str]:
     }
 
 
-def plan_staff(rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = None, lock: bool = False) -> Plan:
-    """Compare checked rows with the database: which employees are new, which change and how.
+def plan_staff(
+    rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = None, lock: bool = False, also_in_file: Iterable[str] = ()
+) -> Plan:
+    """Compare checked rows with the database: which employees are new, which change and how,
+    and which supervisor assignments the file adds and removes (imports.supervisors).
 
     Existing staff are matched by NIP; a new NIP gets a login account named after it, or the
     existing account of that name when it belongs to nobody yet. `lock` (inside the writing
-    transaction) locks the matched employees and accounts until it ends.
+    transaction) locks the matched employees, accounts and assignments until it ends.
+    `also_in_file`: the NIPs of rows that failed their checks, which other rows may still name.
     """
     names = files.header_names(STAFF_COLUMNS, headers)
     labels = staff_field_labels()
@@ -179,13 +128,17 @@ def plan_staff(rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = 
             plan.errors.append(outcome)
         else:
             plan.items.append(outcome)
+    heads = supervisors.plan_heads(rows, units=units, names=names, also_in_file=also_in_file, lock=lock)
+    plan.heads_added, plan.heads_removed = heads.added, heads.removed
+    plan.errors.extend(heads.errors)
     return plan
 
 
 def _units_by_code(codes: Sequence[str]) -> dict[str, WorkUnit]:
     units = {}
     for chunk in files.chunks(codes):
-        units.update({unit.code: unit for unit in WorkUnit.objects.filter(code__in=chunk).only("id", "code", "is_active")})
+        found = WorkUnit.objects.filter(code__in=chunk).only("id", "code", "name", "path", "depth", "is_active")
+        units.update({unit.code: unit for unit in found})
     return units
 
 
@@ -297,8 +250,10 @@ def staff_import(*, rows: Sequence[StaffRow], actor) -> ImportSummary:
     """Create and update staff from checked import rows, all or nothing.
 
     Staff are matched by NIP; new ones get a login account named after their NIP with an
-    unusable password (they choose one through "Lupa kata sandi"). Staff not in `rows` are
-    left alone. Every created or changed employee gets a history record naming `actor`.
+    unusable password (they choose one through "Lupa kata sandi", or with an activation letter).
+    Staff not in `rows` are left alone. The supervisor assignments the rows imply are added and
+    removed in the same transaction. Every created or changed employee and assignment gets a
+    history record naming `actor`.
     Raises ServiceError, and writes nothing, when a row no longer fits the database.
     """
     User = get_user_model()
@@ -321,6 +276,7 @@ def staff_import(*, rows: Sequence[StaffRow], actor) -> ImportSummary:
             # the e-mail): the audit trail shows who changed it.
             _update_rows(Employee, changed_employees, sorted(changed_fields - {"email"}))
             Employee.history.bulk_history_create(changed_employees, batch_size=1000, update=True, default_user=actor)
+            supervisors.heads_write(plan, actor=actor)  # after the staff: a new head needs their record
             summaries.expected_refresh_open_periods()
     except IntegrityError:  # another import or an admin created the same NIP meanwhile
         raise files.changed_meanwhile()

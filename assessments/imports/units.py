@@ -24,10 +24,10 @@ NOTES = (
 )
 
 UNIT_COLUMNS = (
-    Column("code", "Kode", ("kode", "kodeunit", "kodeunitkerja", "code")),
-    Column("name", "Nama", ("nama", "namaunit", "namaunitkerja", "name")),
+    Column("code", "Kode", ("Kode Unit", "Kode Unit Kerja", "Code")),
+    Column("name", "Nama", ("Nama Unit", "Nama Unit Kerja", "Name")),
     # Required, although its cells may be empty: a file without it would make every unit a root.
-    Column("parent_code", "Kode Induk", ("kodeinduk", "kodeunitinduk", "induk", "parentcode", "parent")),
+    Column("parent_code", "Kode Induk", ("Kode Unit Induk", "Induk", "Parent Code", "Parent")),
 )
 
 
