@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
-from .. import summaries
+from .. import permissions, summaries
 from ..models import Employee, WorkUnit
 from ..validators import validate_nip
 from . import files
@@ -54,12 +54,13 @@ class StaffRow:
 NIP_AS_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
 
 
-def read_staff(data: bytes, filename: str) -> ImportResult:
-    """Check a staff file (NIP, Nama, Jabatan, Kode Unit, Email) and plan it; writes nothing."""
-    return files.read_result("staff", _read_staff, data, filename)
+def read_staff(data: bytes, filename: str, *, scope: Sequence[WorkUnit] | None = None) -> ImportResult:
+    """Check a staff file (NIP, Nama, Jabatan, Kode Unit, Email) and plan it; writes nothing.
+    `scope`: an office admin's units (permissions.managed_units), None for the whole organisation."""
+    return files.read_result("staff", functools.partial(_read_staff, scope=scope), data, filename)
 
 
-def _read_staff(data: bytes, filename: str) -> ImportResult:
+def _read_staff(data: bytes, filename: str, *, scope: Sequence[WorkUnit] | None) -> ImportResult:
     table = files.read_table(data, filename, STAFF_COLUMNS)
     names = files.header_names(STAFF_COLUMNS, table.headers)
     has_position = "position" in table.headers
@@ -102,7 +103,7 @@ def _read_staff(data: bytes, filename: str) -> ImportResult:
         else:
             rows.append(StaffRow(number, nip, full_name, position, unit_code, email))
 
-    plan = plan_staff(rows, headers=table.headers)
+    plan = plan_staff(rows, headers=table.headers, scope=scope)
     errors.extend(plan.errors)
     return ImportResult("staff", errors=files.sorted_errors(errors, STAFF_COLUMNS, names), rows=rows, plan=plan)
 
@@ -149,12 +150,15 @@ def staff_field_labels() -> dict[str, str]:
     }
 
 
-def plan_staff(rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = None, lock: bool = False) -> Plan:
+def plan_staff(
+    rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = None, lock: bool = False, scope: Sequence[WorkUnit] | None = None
+) -> Plan:
     """Compare checked rows with the database: which employees are new, which change and how.
 
     Existing staff are matched by NIP; a new NIP gets a login account named after it, or the
     existing account of that name when it belongs to nobody yet. `lock` (inside the writing
-    transaction) locks the matched employees and accounts until it ends.
+    transaction) locks the matched employees and accounts until it ends. `scope`: an office
+    admin's units, outside which a row changes nothing (`_office_problem`).
     """
     names = files.header_names(STAFF_COLUMNS, headers)
     labels = staff_field_labels()
@@ -166,10 +170,13 @@ def plan_staff(rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = 
     def unit_codes() -> dict[int, str]:  # the old unit's code of a person who moves, for the preview
         return dict(WorkUnit.objects.values_list("pk", "code"))  # the unit table is small
 
+    office = _Office.of(scope)
     plan = Plan(unit_ids={code: unit.pk for code, unit in units.items()})
     for row in rows:
         unit, employee = units.get(row.unit_code), existing.get(row.nip)
-        if unit is None or not unit.is_active:
+        if office and (problem := office.problem(row, unit, employee or accounts.get(row.nip), names=names)):
+            outcome = problem
+        elif unit is None or not unit.is_active:
             outcome = RowError(row.row, names["unit_code"], _unit_problem(row.unit_code, unit))
         elif employee is None:
             outcome = _plan_newcomer(row, accounts.get(row.nip), names=names)
@@ -180,6 +187,48 @@ def plan_staff(rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = 
         else:
             plan.items.append(outcome)
     return plan
+
+
+@dataclass
+class _Office:
+    """An office admin's import: the ids of their units, and of the accounts whose e-mail address
+    they may not change (permissions.privileged_accounts)."""
+
+    units: set[int]
+    protected: set[int]
+
+    @classmethod
+    def of(cls, scope: Sequence[WorkUnit] | None) -> "_Office | None":
+        if scope is None:
+            return None
+        units = set(WorkUnit.objects.filter(permissions.units_q(list(scope))).values_list("pk", flat=True))
+        return cls(units=units, protected=set(permissions.privileged_accounts().values_list("pk", flat=True)))
+
+    def problem(self, row: StaffRow, unit: WorkUnit | None, target, *, names: Mapping[str, str]) -> RowError | None:
+        """A unit outside their units is as unknown as one that does not exist; a person working
+        outside them is not theirs to change; an account with more rights keeps its e-mail.
+        `target`: the employee of the NIP, else the login account of that name, else None."""
+        if unit is None or unit.pk not in self.units:
+            message = _("There is no work unit with the code “%(code)s” among the units you manage.") % {"code": row.unit_code}
+            return RowError(row.row, names["unit_code"], message)
+        if isinstance(target, Employee) and target.unit_id not in self.units:
+            message = _("The person with this NIP works in a unit outside the units you manage: ask the central HR office (Admin Kepegawaian) to move them.")
+            return RowError(row.row, names["nip"], message)
+        user = target.user if isinstance(target, Employee) else target
+        if user is not None and user.pk in self.protected:
+            if row.email and row.email.lower() != user.email.lower():
+                return RowError(row.row, names["email"], office_privileged_message())
+            if isinstance(target, Employee) and not target.is_active:  # the import would switch it on again
+                return RowError(row.row, names["nip"], office_privileged_message())
+        return None
+
+
+def office_privileged_message() -> str:
+    """Why an office admin may not change this account's e-mail address or switch it off."""
+    return _(
+        "This person's account has more rights than their own data (an administrator, a head of unit or the internal "
+        "assessment team): only the central HR office (Admin Kepegawaian) changes its e-mail address or switches it on or off."
+    )
 
 
 def _units_by_code(codes: Sequence[str]) -> dict[str, WorkUnit]:
@@ -293,18 +342,19 @@ def _update_rows(model, objs: Sequence, fields: Sequence[str]) -> None:
         )
 
 
-def staff_import(*, rows: Sequence[StaffRow], actor) -> ImportSummary:
+def staff_import(*, rows: Sequence[StaffRow], actor, scope: Sequence[WorkUnit] | None = None) -> ImportSummary:
     """Create and update staff from checked import rows, all or nothing.
 
     Staff are matched by NIP; new ones get a login account named after their NIP with an
     unusable password (they choose one through "Lupa kata sandi"). Staff not in `rows` are
     left alone. Every created or changed employee gets a history record naming `actor`.
+    `scope`: an office admin's units (the rows were checked against them, and are again).
     Raises ServiceError, and writes nothing, when a row no longer fits the database.
     """
     User = get_user_model()
     try:
         with transaction.atomic():
-            plan = plan_staff(rows, lock=True)
+            plan = plan_staff(rows, lock=True, scope=scope)
             if plan.errors:
                 raise files.import_refused(plan)
             new_employees, new_users, linked_users = _newcomers(plan)
