@@ -16,9 +16,9 @@ def roles(request):
     def _roles():
         user = request.user
         if not user.is_authenticated:
-            return {"staff": False, "supervisor": False, "admin": False, "verifier": False}
+            return {"staff": False, "supervisor": False, "admin": False, "verifier": False, "office_admin": False}
         cached = request.session.get("roles")
-        if cached and "verifier" in cached and cached.get("user") == user.pk and time.time() - cached.get("at", 0) < ROLES_TTL_SECONDS:
+        if cached and "office_admin" in cached and cached.get("user") == user.pk and time.time() - cached.get("at", 0) < ROLES_TTL_SECONDS:
             return cached
         fresh = {
             "user": user.pk,
@@ -27,6 +27,7 @@ def roles(request):
             "supervisor": permissions.is_supervisor(user),
             "admin": permissions.is_admin(user),
             "verifier": permissions.is_verifier(user),
+            "office_admin": permissions.is_office_admin(user),
         }
         request.session["roles"] = fresh
         return fresh
