@@ -5,6 +5,9 @@ Between the preview and the confirmation the uploaded bytes wait in a private fi
 PRIVATE_STORAGE_ROOT/imports, named by a random token that lives in the session. The form sends
 the token back only so that a stale tab cannot confirm a newer upload; the file is found from
 the session, never from anything the browser sends, and it is checked again before writing.
+
+An office admin's file is checked against their own units (permissions.managed_units): a row
+that names a unit, or a person, outside them is a row error, and nothing outside is written.
 """
 
 import os
@@ -26,7 +29,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import jobs, services
+from . import jobs, permissions, services
 from .imports import files, staff, units
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
@@ -38,7 +41,7 @@ CHANGES_SHOWN = 500
 
 @dataclass(frozen=True)
 class ImportKind:
-    read: Callable[[bytes, str], files.ImportResult]
+    read: Callable[..., files.ImportResult]  # (data, filename, *, scope)
     write: Callable[..., files.ImportSummary]
     columns: tuple[files.Column, ...]
     notes: tuple[str, ...]
@@ -174,7 +177,7 @@ class ImportAdminMixin:
             upload = form.cleaned_data["file"]
             name = os.path.basename(upload.name or "")[-200:]
             data = b"".join(upload.chunks())
-            result = self._kind.read(data, name)
+            result = self._kind.read(data, name, scope=permissions.managed_units(request.user))
             for message in result.file_errors:
                 form.add_error("file", message)
             if not result.file_errors:
@@ -201,7 +204,8 @@ class ImportAdminMixin:
             messages.error(request, _("This preview is no longer valid (it expired, or another file was uploaded since). Upload the file again."))
             return HttpResponseRedirect(upload_url)
         name = pending.get("name", "")
-        result = self._kind.read(data, name)
+        scope = permissions.managed_units(request.user)
+        result = self._kind.read(data, name, scope=scope)
         if not result.ok:  # the database changed since the preview
             self._discard(request)
             return self._render_preview(request, result, name, "")
@@ -213,7 +217,7 @@ class ImportAdminMixin:
             )
             return HttpResponseRedirect(reverse("assessments:job", args=[job.pk]))
         try:
-            summary = self._kind.write(rows=result.rows, actor=request.user)
+            summary = self._kind.write(rows=result.rows, actor=request.user, scope=scope)
         except services.ServiceError as error:
             self._discard(request)
             messages.error(request, error.message)

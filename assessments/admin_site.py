@@ -1,5 +1,8 @@
 """The Django admin for the HR office: only admins (superusers or the group Admin Kepegawaian)
-get in; a logged-in supervisor or staff member gets 403, never the admin's own login form."""
+and office admins (the group Admin OPD, with units assigned) get in; a logged-in supervisor or
+staff member gets 403, never the admin's own login form. What an office admin sees inside is
+narrowed by their group's permissions (units, staff, heads of unit) and, row by row, to their
+own subtrees (admin/common.py, OfficeScoped)."""
 
 from functools import wraps
 
@@ -19,7 +22,7 @@ class IntegrityAdminSite(admin.AdminSite):
     site_url = "/"
 
     def has_permission(self, request):
-        return permissions.is_admin(request.user)
+        return permissions.is_admin(request.user) or permissions.is_office_admin(request.user)
 
     def admin_view(self, view, cacheable=False):
         checked = super().admin_view(view, cacheable)

@@ -7,11 +7,11 @@ from . import notices, permissions, sso
 # The header's menu needs the user's roles on every page; they are kept in the session for a
 # few minutes to save three queries per page. Access itself is always checked live.
 ROLES_TTL_SECONDS = 300
-ANONYMOUS_ROLES = {"staff": False, "supervisor": False, "admin": False, "verifier": False, "two_factor": False}
+ANONYMOUS_ROLES = {"staff": False, "supervisor": False, "admin": False, "verifier": False, "office_admin": False, "two_factor": False}
 
 
 def session_roles(request) -> dict:
-    """Return the user's roles ({"staff", "supervisor", "admin", "verifier", "two_factor"}: each
+    """Return the user's roles ({"staff", "supervisor", "admin", "verifier", "office_admin", "two_factor"}: each
     a bool), from the session when computed less than ROLES_TTL_SECONDS ago for this user.
 
     TwoFactorMiddleware reads "two_factor" (permissions.needs_second_factor) from here on every
@@ -21,7 +21,7 @@ def session_roles(request) -> dict:
     if not user.is_authenticated:
         return ANONYMOUS_ROLES
     cached = request.session.get("roles")
-    if cached and "two_factor" in cached and cached.get("user") == user.pk and time.time() - cached.get("at", 0) < ROLES_TTL_SECONDS:
+    if cached and "office_admin" in cached and cached.get("user") == user.pk and time.time() - cached.get("at", 0) < ROLES_TTL_SECONDS:
         return cached
     fresh = {
         "user": user.pk,
@@ -30,6 +30,7 @@ def session_roles(request) -> dict:
         "supervisor": permissions.is_supervisor(user),
         "admin": permissions.is_admin(user),
         "verifier": permissions.is_verifier(user),
+        "office_admin": permissions.is_office_admin(user),
         "two_factor": permissions.needs_second_factor(user),
     }
     request.session["roles"] = fresh

@@ -1,7 +1,7 @@
 """Disclosure control, in one place (docs/RULES.md): what an aggregate may show to someone who
 may not see the individuals behind it: heads of unit and admins in a confidential period (only
 the person and the internal assessment team see answers then), heads of unit for the whole
-organisation's figures, and staff always.
+organisation's figures, and office admins and staff always.
 
 Every figure of a roll-up belongs to a *cell*: the subtree of a unit (("T", unit id)), the
 staff directly in a unit (("O", unit id), a drill-down's "staff directly in this unit" row), or
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count
+from django.utils.functional import cached_property
 
 from . import permissions, structure
 from .models import AssessmentPeriod, UnitPeriodSummary, Verification, WorkUnit
@@ -174,11 +175,17 @@ class Disclosure:
         self.admin = viewer is not None and permissions.is_admin(viewer)
         self._audit = None
 
+    @cached_property
+    def groups_only(self) -> bool:
+        # An office admin reads group figures only (the Rekap of their units, its workbook and
+        # reports), even of a unit they also head: no figure of theirs rests on a few people.
+        return not self.admin and permissions.is_office_admin(self.viewer)
+
     def controlled(self, cell: tuple) -> bool:
-        """True when the viewer may not see the individuals behind `cell`: staff; anyone in a
-        confidential period (admins too: only the person and the internal assessment team see
-        answers); a head of unit for the whole organisation's figures."""
-        if self.viewer is None or not permissions.sees_individuals(self.viewer, self.period):
+        """True when the viewer may not see the individuals behind `cell`: staff and office
+        admins; anyone in a confidential period (admins too: only the person and the internal
+        assessment team see answers); a head of unit for the whole organisation's figures."""
+        if self.viewer is None or not permissions.sees_individuals(self.viewer, self.period) or self.groups_only:
             return True
         return cell == ORGANISATION and not self.admin
 

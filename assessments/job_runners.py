@@ -13,7 +13,8 @@ from .models import AssessmentPeriod, Job
 def rekap_workbook(job: Job, progress: Progress) -> Outcome:
     from .views.exports import organisation_workbook  # the page's own export code
 
-    if not permissions.is_admin(job.started_by):
+    # Admins export the whole organisation, office admins their own units (organisation_for_user).
+    if not (permissions.is_admin(job.started_by) or permissions.is_office_admin(job.started_by)):
         raise ServiceError(_("Only admins may export the organisation roll-up."), code="not_admin")
     filename, content = organisation_workbook(job.started_by, job.params.get("query", ""), progress)
     return Outcome(summary=_("The recap workbook is ready."), filename=filename, content=content)
@@ -22,9 +23,10 @@ def rekap_workbook(job: Job, progress: Progress) -> Outcome:
 def _import(job: Job, progress: Progress) -> Outcome:
     kind = admin_imports.KINDS[job.params["model"]]
     token = job.params["token"]
+    scope = permissions.managed_units(job.started_by)  # an office admin's units, checked again
     try:
         data = admin_imports.pending_file(token).read_bytes()
-        result = kind.read(data, job.params.get("name", ""))
+        result = kind.read(data, job.params.get("name", ""), scope=scope)
         if not result.ok:  # the database changed since the preview
             raise ServiceError(
                 _("The file no longer passes the checks (the data changed since the preview): %(count)s problem(s). Upload it again to see them.")
@@ -32,7 +34,7 @@ def _import(job: Job, progress: Progress) -> Outcome:
                 code="changed_meanwhile",
             )
         progress(0, len(result.rows))
-        summary = kind.write(rows=result.rows, actor=job.started_by)
+        summary = kind.write(rows=result.rows, actor=job.started_by, scope=scope)
     finally:
         admin_imports.pending_file(token).unlink(missing_ok=True)
     return Outcome(summary=admin_imports.finished_message(summary))

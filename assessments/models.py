@@ -185,6 +185,23 @@ class ActivationCode(models.Model):
         return f"{self.employee.full_name} · {self.created_at:%Y-%m-%d}"
 
 
+class OfficeAdminAssignment(models.Model):
+    """An office admin (a member of the group "Admin OPD") manages the units and staff of this
+    unit and of everything below it, and sees their Rekap (permissions.office_units)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="office_scopes", verbose_name=_("office admin"))
+    unit = models.ForeignKey(WorkUnit, on_delete=models.CASCADE, related_name="office_admins", verbose_name=_("work unit"))
+
+    class Meta:
+        ordering = ["unit__path", "user__username"]
+        verbose_name = _("office administration scope")
+        verbose_name_plural = _("office administration scopes")
+        constraints = [models.UniqueConstraint(fields=["user", "unit"], name="one_office_scope_per_unit")]
+
+    def __str__(self):
+        return f"{self.user} → {self.unit.code}"
+
+
 # --- The integrity framework (edited by admins; copied into each period when it opens) --------
 
 

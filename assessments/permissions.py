@@ -4,6 +4,7 @@ Every view fetches the object it shows through one of the `get_*_for_user` helpe
 line; they answer 404 for anything outside the user's scope, so a guessed id tells nothing.
 """
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -14,6 +15,8 @@ from .models import AssessmentPeriod, AssessmentState, Employee, PeriodUnit, Rat
 ADMIN_GROUP = "Admin Kepegawaian"
 # The internal assessment team: members verify the assessments of the units assigned to them.
 VERIFIER_GROUP = "Tim Penilai Internal"
+# Office admins (Admin OPD): members manage the units and staff of the units assigned to them.
+OFFICE_ADMIN_GROUP = "Admin OPD"
 
 # Others see an assessment only once its owner has handed it in; a draft is the owner's alone.
 VISIBLE_TO_OTHERS = (AssessmentState.SUBMITTED, AssessmentState.RETURNED, AssessmentState.APPROVED)
@@ -70,6 +73,69 @@ def is_verifier(user) -> bool:
     return bool(verifier_units(user))
 
 
+def office_units(user) -> list[WorkUnit]:
+    """The units whose units and staff (with everything below) an office admin manages in the
+    administration and sees in the Rekap, outermost first; none for anyone outside the group
+    "Admin OPD" (cached on the user object)."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    if not hasattr(user, "_office_units_cache"):
+        units = []
+        if user.groups.filter(name=OFFICE_ADMIN_GROUP).exists():
+            units = _outermost(WorkUnit.objects.filter(office_admins__user=user).order_by("path"))
+        user._office_units_cache = units
+    return user._office_units_cache
+
+
+def is_office_admin(user) -> bool:
+    """An office admin: a member of "Admin OPD" with units assigned, and not an admin (whose
+    scope is the whole organisation anyway). Not `is_admin`, and no head of unit: an office
+    admin sees group figures only (disclosure.py), never a person's answers or scores."""
+    return not is_admin(user) and bool(office_units(user))
+
+
+def managed_units(user) -> list[WorkUnit] | None:
+    """The top units of what `user` manages in the administration: None for admins (the whole
+    organisation), an office admin's units, none for anyone else."""
+    return None if is_admin(user) else office_units(user)
+
+
+def units_q(tops: list[WorkUnit], field: str = "") -> Q:
+    """A Q selecting the units (on WorkUnit, or through the WorkUnit relation `field`) that lie
+    in one of `tops` or below it; nothing when `tops` is empty."""
+    units = Q(pk__in=[])
+    for top in tops:
+        units |= top.subtree_q(field)
+    return units
+
+
+def unit_managed(user, unit: WorkUnit | None) -> bool:
+    """May `user` manage `unit` (None: the top of the tree, outside every office)?"""
+    tops = managed_units(user)
+    return tops is None or (unit is not None and any(unit.is_within(top) for top in tops))
+
+
+def privileged_accounts(heads: bool = True):
+    """The login accounts (a queryset of ids) with more rights than their own data: superusers,
+    staff, admins (the permission view_organisation, directly or through a group), office
+    admins, the internal assessment team, and (with `heads`) heads of unit. An office admin may
+    neither change their e-mail address (whoever controls it can reset the password) nor switch
+    them off, nor make them head of a unit."""
+    admin_right = {"codename": "view_organisation", "content_type__app_label": "assessments"}
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(is_superuser=True)
+            | Q(is_staff=True)
+            | Q(**{f"user_permissions__{key}": value for key, value in admin_right.items()})
+            | Q(**{f"groups__permissions__{key}": value for key, value in admin_right.items()})
+            | Q(groups__name__in=[OFFICE_ADMIN_GROUP, VERIFIER_GROUP])
+            | (Q(employee__headed__isnull=False) if heads else Q(pk=None))
+        )
+        .values("pk")
+    )
+
+
 def can_verify(user, assessment: SelfAssessment) -> bool:
     """A team member verifies (and so reads) a handed-in assessment of a unit in their scope
     (in its period's organisation), never their own: in both visibility modes."""
@@ -80,10 +146,10 @@ def can_verify(user, assessment: SelfAssessment) -> bool:
 
 def needs_second_factor(user) -> bool:
     """Whether the user signs in with a second factor (TOTP, docs/RULES.md): everyone with
-    administrative access, that is admins and the internal assessment team. The one place that
+    administrative access, that is admins, office admins and the internal assessment team. The one place that
     names them: TwoFactorMiddleware enforces it (when TWO_FACTOR_REQUIRED), the two-factor pages
     are theirs only, the menu offers them the link."""
-    return is_admin(user) or is_verifier(user)
+    return is_admin(user) or is_office_admin(user) or is_verifier(user)
 
 
 def is_supervisor(user) -> bool:
@@ -198,6 +264,18 @@ def get_unit_for_user(user, code: str, period: AssessmentPeriod | None = None) -
     """Return the unit with this code if it lies in the user's scope (for `period`), else 404."""
     unit = get_object_or_404(WorkUnit, code=code)
     if not unit_in_scope(user, unit, period):
+        raise Http404
+    return unit
+
+
+def get_unit_for_figures(user, code: str, period: AssessmentPeriod | None = None) -> WorkUnit:
+    """Return the unit with this code if the user may read its group figures (for `period`):
+    one in their scope (`get_unit_for_user`), or one of an office admin's units and below
+    (in a closed period, as the organisation stood then), whose figures reach them under
+    disclosure control only (disclosure.py); else 404. For figures of groups, never of people:
+    an office admin opens no unit dashboard, staff table or assessment."""
+    unit = get_object_or_404(WorkUnit, code=code)
+    if not (unit_in_scope(user, unit, period) or (is_office_admin(user) and _unit_within(user, unit, period, office_units(user), "office"))):
         raise Http404
     return unit
 

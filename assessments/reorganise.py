@@ -125,7 +125,7 @@ def merge_plan(*, units: list[WorkUnit], code: str, name: str, parent: WorkUnit 
         raise _refused(_("A unit cannot be merged with a unit above or below it."), "merge_nested")
     if parent is not None and any(parent.is_within(u) for u in units):
         raise _refused(_("The merged unit cannot be placed inside one of the units it replaces."), "merge_cycle")
-    parents = {_parent_of(u) for u in units}
+    parents = {parent_of(u) for u in units}
     if parent is None and len(parents) > 1:
         raise _refused(_("These units have different parent units: choose where the merged unit goes."), "merge_parent")
     _check_new_code(code)
@@ -148,7 +148,7 @@ def units_merge(*, units: list[WorkUnit], code: str, name: str, parent: WorkUnit
         units = list(WorkUnit.objects.filter(pk__in=[u.pk for u in units]).order_by("path"))
         parent = WorkUnit.objects.get(pk=parent.pk) if parent else None
         plan = merge_plan(units=units, code=code, name=name, parent=parent)
-        merged = _new_unit(code, name, parent or _parent_of(units[0]), actor)
+        merged = _new_unit(code, name, parent or parent_of(units[0]), actor)
         for old in units:
             _children_move(old, merged)
         _hand_over(units, {u.pk: merged for u in units}, actor)
@@ -198,7 +198,7 @@ def unit_split(*, unit: WorkUnit, parts: list[tuple[str, str]], staff: dict[int,
     with transaction.atomic():
         unit = WorkUnit.objects.get(pk=unit.pk)
         plan = split_plan(unit=unit, parts=parts, staff=staff)
-        made = [_new_unit(code, name, _parent_of(unit), actor) for code, name in parts]
+        made = [_new_unit(code, name, parent_of(unit), actor) for code, name in parts]
         _children_move(unit, made[0])
         people = Employee.objects.filter(unit=unit)
         _hand_over([unit], {p.pk: made[staff.get(p.pk, 0)] for p in people}, actor, by_person=True)
@@ -214,7 +214,7 @@ def _children(unit: WorkUnit):
     return WorkUnit.objects.get_children(WorkUnit.objects.get(pk=unit.pk))
 
 
-def _parent_of(unit: WorkUnit) -> WorkUnit | None:
+def parent_of(unit: WorkUnit) -> WorkUnit | None:
     return WorkUnit.objects.get(path=WorkUnit.chain_paths(unit.path)[-2]) if unit.depth > 1 else None
 
 

@@ -6,7 +6,9 @@ read (`StaticOnly`), so a report never reaches the network.
   /verifikasi/<code>/ confirms publicly (name, period, index, date; never the answers).
 - "Laporan Hasil Penilaian Mandiri Integritas" of a unit and period: the unit dashboard's
   figures, masked exactly as the page masks them for this reader (dashboard_context), with a
-  signature block; for the whole organisation (every echelon-I unit) as a background job.
+  signature block; for the whole organisation (every echelon-I unit) as a background job, and
+  for an office admin their own units (each with the units directly below it), under disclosure
+  control like the Rekap they start it from.
 """
 
 import secrets
@@ -153,12 +155,12 @@ def signatory(unit: WorkUnit | None) -> dict:
     }
 
 
-def unit_report_context(request, code: str) -> dict:
+def unit_report_context(request, code: str, get_unit=permissions.get_unit_for_user) -> dict:
     """The unit dashboard's figures as this reader sees them, its sub-units, the pillar chart
-    and the signature block."""
+    and the signature block; the unit got through `get_unit` (404 outside the reader's scope)."""
     from .views.dashboards import dashboard_context, subunit_rows  # the pages' own figures
 
-    context = dashboard_context(request, code)
+    context = dashboard_context(request, code, get_unit)
     unit, period, previous = context["unit"], context["period"], context["previous_period"]
     _mode, rows, _page = subunit_rows(request, unit, period, previous, paginate=False)
     chart = context["pillar_chart"]
@@ -174,23 +176,25 @@ def unit_report_context(request, code: str) -> dict:
 
 @runner(Job.Kind.REPORTS_PDF)
 def organisation_reports(job: Job, progress: Progress) -> Outcome:
-    """One PDF: the organisation, then each echelon-I unit on its own pages."""
+    """One PDF: the organisation, then each echelon-I unit on its own pages (an office admin's:
+    each of their units, then the units directly below it)."""
     user = job.started_by
-    if not permissions.is_admin(user):
+    tops = permissions.managed_units(user)
+    if tops is not None and not tops:
         raise ServiceError(_("Only admins may make the reports of the whole organisation."), code="not_admin")
     from .views.common import request_as
     from .views.dashboards import _period_choice
 
     request = request_as(user, urlencode({"periode": job.params.get("period", "")}))
     tree = structure.PeriodTree(_period_choice(request)[1])
-    roots = tree.roots()
+    roots = tree.roots() if tops is None else [then for then in (tree.version_of(top) for top in tops) if then is not None]
     if not roots:
         raise ServiceError(_("The organisation has no work unit yet."), code="no_units")
     codes = [unit.code for root in roots for unit in (root, *tree.children(root))]
     sections = []
     progress(0, len(codes))
     for number, code in enumerate(codes, start=1):
-        sections.append(unit_report_context(request, code))
+        sections.append(unit_report_context(request, code, permissions.get_unit_for_figures))
         progress(number)
     period = sections[0]["period"]
     content = pdf_bytes("assessments/pdf/organisation_report.html", {"sections": sections, "period": period, "made_at": timezone.localtime()})

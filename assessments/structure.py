@@ -11,7 +11,7 @@ period's code, name, path, depth and active flag: the rest of the code (roll-ups
 exports) does not need to know which tree it reads. Those instances are for reading only.
 """
 
-from django.db.models import Exists, F, Max, OuterRef, Subquery
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from .models import AssessmentPeriod, PeriodUnit, UnitLineage, WorkUnit
@@ -85,6 +85,18 @@ class PeriodTree:
             if unit is None:
                 return self.rows().none()
         rows = self.rows() if unit is None else self.rows().filter(path__startswith=unit.path)
+        if max_depth is not None:
+            rows = rows.filter(depth__lte=max_depth)
+        return rows.order_by("path")
+
+    def subtrees_rows(self, units: list[WorkUnit], max_depth: int | None = None):
+        """The rows of each of `units` (as they stood in this period) and everything below them,
+        in tree order, down to `max_depth`: an office admin's part of the tree."""
+        places = Q(pk__in=[])
+        for unit in units:
+            if (then := self.version_of(unit)) is not None:
+                places |= Q(path__startswith=then.path)
+        rows = self.rows().filter(places)
         if max_depth is not None:
             rows = rows.filter(depth__lte=max_depth)
         return rows.order_by("path")

@@ -1,6 +1,9 @@
 """Who may open what: every URL of the project, for eight people, by GET and by POST, in a
 reviewed and in a confidential period (CONFIDENTIAL_MATRIX: the rows that differ). The ninth
-person is a member of the internal assessment team.
+person is a member of the internal assessment team, the tenth an office admin (Admin OPD) of A:
+they open the Rekap of their units and start its jobs, but, being no head of unit, no unit
+dashboard, assessment, review or evidence, in either mode (their admin pages are walked by
+tests/test_admin_access.py).
 
 The URLs come from the URLconf itself (`get_resolver()`, walked recursively), so a new URL that
 has no rows in MATRIX below makes `test_every_url_of_the_project_is_in_the_matrix` fail and
@@ -89,9 +92,9 @@ from assessments.models import (
 )
 
 from .conftest import PASSWORD, all_answers, form_data, make_employee
-from .test_admin_access import admin_urls, world  # noqa: F401 - `world` is the admin test's fixture
+from .test_admin_access import admin_urls, office_admin, world  # noqa: F401 - `world` is the admin test's fixture
 
-ACTORS = ("anonymous", "owner", "colleague", "other", "supervisor", "sibling", "sub", "admin", "verifier")
+ACTORS = ("anonymous", "owner", "colleague", "other", "supervisor", "sibling", "sub", "admin", "verifier", "office_admin")
 # anonymous   not logged in
 # owner       staff (A1): the assessment, the rating and the evidence are theirs
 # colleague   another staff member of A1
@@ -102,6 +105,8 @@ ACTORS = ("anonymous", "owner", "colleague", "other", "supervisor", "sibling", "
 # admin       superuser, no employee record
 # verifier    a member of the internal assessment team (Tim Penilai Internal) with the whole
 #             organisation in scope, a staff member of B: reads and verifies staff's assessment
+# office_admin  an office admin (group Admin OPD) of A (A1's parent), no employee record: manages
+#             A's units and staff in the administration and sees their Rekap, group figures only
 
 # Those who may never see the owner's name or NIP anywhere.
 STRANGERS = ("anonymous", "colleague", "other", "sibling")
@@ -109,237 +114,237 @@ STRANGERS = ("anonymous", "colleague", "other", "sibling")
 # One row per URL (its arguments in brackets) and method; one column per actor, as ACTORS.
 MATRIX = """
 # --- Public by design --------------------------------------------------------------------------------------------
-healthz                                        GET   200   200   200   200   200   200   200   200   200
-healthz                                        POST  200   200   200   200   200   200   200   200   200
-favicon.ico                                    GET   301   301   301   301   301   301   301   301   301
-favicon.ico                                    POST  301   301   301   301   301   301   301   301   301
-set_language                                   GET   302   302   302   302   302   302   302   302   302
-set_language                                   POST  302   302   302   302   302   302   302   302   302
+healthz                                        GET   200   200   200   200   200   200   200   200   200   200
+healthz                                        POST  200   200   200   200   200   200   200   200   200   200
+favicon.ico                                    GET   301   301   301   301   301   301   301   301   301   301
+favicon.ico                                    POST  301   301   301   301   301   301   301   301   301   301
+set_language                                   GET   302   302   302   302   302   302   302   302   302   302
+set_language                                   POST  302   302   302   302   302   302   302   302   302   302
 # The login page sends whoever is logged in on; a wrong password for staff's NIP is shown the form again.
-login                                          GET   200   302   302   302   302   302   302   302   302
-login                                          POST  200   302   302   302   302   302   302   302   302
-logout                                         GET   405   405   405   405   405   405   405   405   405
-logout                                         POST  302   302   302   302   302   302   302   302   302
+login                                          GET   200   302   302   302   302   302   302   302   302   302
+login                                          POST  200   302   302   302   302   302   302   302   302   302
+logout                                         GET   405   405   405   405   405   405   405   405   405   405
+logout                                         POST  302   302   302   302   302   302   302   302   302   302
 # A reset for staff's address only sends staff a link; the link (valid token) is the credential;
 # the token "set-password" without the session that a valid link starts is refused (the page says so),
 # and so is the link once staff has logged in since it was made (the owner's column).
-password_reset                                 GET   200   200   200   200   200   200   200   200   200
-password_reset                                 POST  302   302   302   302   302   302   302   302   302
-password_reset_done                            GET   200   200   200   200   200   200   200   200   200
-password_reset_done                            POST  405   405   405   405   405   405   405   405   405
-password_reset_confirm[staff,valid]            GET   302   200   302   302   302   302   302   302   302
-password_reset_confirm[staff,valid]            POST  302   200   302   302   302   302   302   302   302
-password_reset_confirm[staff,set-password]     GET   200   200   200   200   200   200   200   200   200
-password_reset_confirm[staff,set-password]     POST  200   200   200   200   200   200   200   200   200
-password_reset_complete                        GET   200   200   200   200   200   200   200   200   200
-password_reset_complete                        POST  405   405   405   405   405   405   405   405   405
+password_reset                                 GET   200   200   200   200   200   200   200   200   200   200
+password_reset                                 POST  302   302   302   302   302   302   302   302   302   302
+password_reset_done                            GET   200   200   200   200   200   200   200   200   200   200
+password_reset_done                            POST  405   405   405   405   405   405   405   405   405   405
+password_reset_confirm[staff,valid]            GET   302   200   302   302   302   302   302   302   302   302
+password_reset_confirm[staff,valid]            POST  302   200   302   302   302   302   302   302   302   302
+password_reset_confirm[staff,set-password]     GET   200   200   200   200   200   200   200   200   200   200
+password_reset_confirm[staff,set-password]     POST  200   200   200   200   200   200   200   200   200   200
+password_reset_complete                        GET   200   200   200   200   200   200   200   200   200   200
+password_reset_complete                        POST  405   405   405   405   405   405   405   405   405   405
 # Single sign-on (OpenID Connect) is off here (no OIDC_ISSUER): its two URLs answer 404 to everyone,
 # whatever the method. tests/test_oidc.py covers them with SSO on, against a real provider.
-oidc_authentication_init                       GET   404   404   404   404   404   404   404   404   404
-oidc_authentication_init                       POST  404   404   404   404   404   404   404   404   404
-oidc_authentication_callback                   GET   404   404   404   404   404   404   404   404   404
-oidc_authentication_callback                   POST  404   404   404   404   404   404   404   404   404
+oidc_authentication_init                       GET   404   404   404   404   404   404   404   404   404   404
+oidc_authentication_init                       POST  404   404   404   404   404   404   404   404   404   404
+oidc_authentication_callback                   GET   404   404   404   404   404   404   404   404   404   404
+oidc_authentication_callback                   POST  404   404   404   404   404   404   404   404   404   404
 # The first password with an activation letter's code: the code is the credential. This body's
 # code is wrong (for a NIP that is nobody's): the form again, with one message for any bad code.
-assessments:activate                           GET   200   200   200   200   200   200   200   200   200
-assessments:activate                           POST  200   200   200   200   200   200   200   200   200
+assessments:activate                           GET   200   200   200   200   200   200   200   200   200   200
+assessments:activate                           POST  200   200   200   200   200   200   200   200   200   200
 # Who sees what, how long: for anyone; a page to read, nothing to post.
-assessments:privacy                            GET   200   200   200   200   200   200   200   200   200
-assessments:privacy                            POST  405   405   405   405   405   405   405   405   405
+assessments:privacy                            GET   200   200   200   200   200   200   200   200   200   200
+assessments:privacy                            POST  405   405   405   405   405   405   405   405   405   405
 # --- One's own account: the URL names no one, each person gets their own ---------------------------------------
-password_change                                GET   login 200   200   200   200   200   200   200   200
-password_change                                POST  login 302*  302   302   302   302   302   302   302
-password_change_done                           GET   login 200   200   200   200   200   200   200   200
-password_change_done                           POST  login 405   405   405   405   405   405   405   405
-assessments:home                               GET   login 302   302   302   302   302   302   302   302
-assessments:home                               POST  login 302   302   302   302   302   302   302   302
-assessments:my_assessments                     GET   login 200   200   200   200   200   200   404   200
-assessments:my_assessments                     POST  login 200   200   200   200   200   200   404   200
-assessments:my_data                            GET   login 200   200   200   200   200   200   404   200
-assessments:my_data                            POST  login 200   200   200   200   200   200   404   200
-assessments:my_data_csv                        GET   login 200   200   200   200   200   200   404   200
-assessments:my_data_csv                        POST  login 200   200   200   200   200   200   404   200
+password_change                                GET   login 200   200   200   200   200   200   200   200   200
+password_change                                POST  login 302*  302   302   302   302   302   302   302   302
+password_change_done                           GET   login 200   200   200   200   200   200   200   200   200
+password_change_done                           POST  login 405   405   405   405   405   405   405   405   405
+assessments:home                               GET   login 302   302   302   302   302   302   302   302   302
+assessments:home                               POST  login 302   302   302   302   302   302   302   302   302
+assessments:my_assessments                     GET   login 200   200   200   200   200   200   404   200   404
+assessments:my_assessments                     POST  login 200   200   200   200   200   200   404   200   404
+assessments:my_data                            GET   login 200   200   200   200   200   200   404   200   404
+assessments:my_data                            POST  login 200   200   200   200   200   200   404   200   404
+assessments:my_data_csv                        GET   login 200   200   200   200   200   200   404   200   404
+assessments:my_data_csv                        POST  login 200   200   200   200   200   200   404   200   404
 # One's own in-app reminder (the owner's here): dismissed by a POST, back to the page; anyone else's is 404.
-assessments:notice_dismiss[notice]             GET   login 405   405   405   405   405   405   405   405
-assessments:notice_dismiss[notice]             POST  login 302   404   404   404   404   404   404   404
+assessments:notice_dismiss[notice]             GET   login 405   405   405   405   405   405   405   405   405
+assessments:notice_dismiss[notice]             POST  login 302   404   404   404   404   404   404   404   404
 # The privacy notice of a period names no person: everyone with an employee record reads it, and
 # the button records that they read it (their own row; each of them has read it already here).
-assessments:privacy_notice[open]               GET   login 200   200   200   200   200   200   404   200
-assessments:privacy_notice[open]               POST  login 302   302   302   302   302   302   404   302
+assessments:privacy_notice[open]               GET   login 200   200   200   200   200   200   404   200   404
+assessments:privacy_notice[open]               POST  login 302   302   302   302   302   302   404   302   404
 # The period names no person: the owner (who has submitted) is sent to the result, everyone
 # else with an employee record gets their own form (a POST saves their own draft).
-assessments:form[open]                         GET   login 302   200   200   200   200   200   404   200
-assessments:form[open]                         POST  login 302   302   302   302   302   302   404   302
+assessments:form[open]                         GET   login 302   200   200   200   200   200   404   200   404
+assessments:form[open]                         POST  login 302   302   302   302   302   302   404   302   404
 # Autosave answers JSON: the owner (submitted already) is refused with 409, everyone else saves
 # their own draft.
-assessments:autosave[open]                     GET   login 405   405   405   405   405   405   405   405
-assessments:autosave[open]                     POST  login 409   200   200   200   200   200   404   200
-assessments:confirm[open]                      GET   login 302   302   302   302   302   302   404   302
-assessments:confirm[open]                      POST  login 302   302   302   302   302   302   404   302
+assessments:autosave[open]                     GET   login 405   405   405   405   405   405   405   405   405
+assessments:autosave[open]                     POST  login 409   200   200   200   200   200   404   200   404
+assessments:confirm[open]                      GET   login 302   302   302   302   302   302   404   302   404
+assessments:confirm[open]                      POST  login 302   302   302   302   302   302   404   302   404
 # Two-factor sign-in: only those with administrative access (the admin and the team member here), 404
 # for everyone else. Both are enrolled and verified already: the set-up and the code page send them
 # on; new recovery codes: GET asks first, POST shows them (their own codes: not the owner's data).
-assessments:two_factor                         GET   login 404   404   404   404   404   404   200   200
-assessments:two_factor                         POST  login 405   405   405   405   405   405   405   405
-assessments:two_factor_enrol                   GET   login 404   404   404   404   404   404   302   302
-assessments:two_factor_enrol                   POST  login 404   404   404   404   404   404   302   302
-assessments:two_factor_verify                  GET   login 404   404   404   404   404   404   302   302
-assessments:two_factor_verify                  POST  login 404   404   404   404   404   404   302   302
-assessments:two_factor_recovery                GET   login 404   404   404   404   404   404   200   200
-assessments:two_factor_recovery                POST  login 404   404   404   404   404   404   200   200
+assessments:two_factor                         GET   login 404   404   404   404   404   404   200   200   200
+assessments:two_factor                         POST  login 405   405   405   405   405   405   405   405   405
+assessments:two_factor_enrol                   GET   login 404   404   404   404   404   404   302   302   302
+assessments:two_factor_enrol                   POST  login 404   404   404   404   404   404   302   302   302
+assessments:two_factor_verify                  GET   login 404   404   404   404   404   404   302   302   302
+assessments:two_factor_verify                  POST  login 404   404   404   404   404   404   302   302   302
+assessments:two_factor_recovery                GET   login 404   404   404   404   404   404   200   200   200
+assessments:two_factor_recovery                POST  login 404   404   404   404   404   404   200   200   200
 # --- Someone else's assessment, rating and evidence -------------------------------------------------------------
-assessments:result[assessment]                 GET   login 200   404   404   200   404   200   200   200
-assessments:result[assessment]                 POST  login 200   404   404   200   404   200   200   200
+assessments:result[assessment]                 GET   login 200   404   404   200   404   200   200   200   404
+assessments:result[assessment]                 POST  login 200   404   404   200   404   200   200   200   404
 # A person's receipt of their own submission (PDF): theirs only, in both modes.
-assessments:receipt[assessment]                GET   login 200   404   404   404   404   404   404   404
-assessments:receipt[assessment]                POST  login 405   405   405   405   405   405   405   405
+assessments:receipt[assessment]                GET   login 200   404   404   404   404   404   404   404   404
+assessments:receipt[assessment]                POST  login 405   405   405   405   405   405   405   405   405
 # Public: confirms a receipt by its code (name, period, index, date; never the answers).
-assessments:receipt_verify[receipt]            GET   200   200   200   200   200   200   200   200   200
-assessments:receipt_verify[receipt]            POST  405   405   405   405   405   405   405   405   405
-assessments:evidence[rating]                   GET   login 200   404   404   200   404   200   200   200
-assessments:evidence[rating]                   POST  login 200   404   404   200   404   200   200   200
+assessments:receipt_verify[receipt]            GET   200   200   200   200   200   200   200   200   200   200
+assessments:receipt_verify[receipt]            POST  405   405   405   405   405   405   405   405   405   405
+assessments:evidence[rating]                   GET   login 200   404   404   200   404   200   200   200   404
+assessments:evidence[rating]                   POST  login 200   404   404   200   404   200   200   200   404
 # The review page: never one's own; it takes no POST (each decision has its own address).
-assessments:review[assessment]                 GET   login 404   404   404   200   404   200   200   404
-assessments:review[assessment]                 POST  login 405   405   405   405   405   405   405   405
+assessments:review[assessment]                 GET   login 404   404   404   200   404   200   200   404   404
+assessments:review[assessment]                 POST  login 405   405   405   405   405   405   405   405   405
 # Never one's own; the POST approves, or returns with a note.
-assessments:approve[assessment]                GET   login 405   405   405   405   405   405   405   405
-assessments:approve[assessment]                POST  login 404   404   404   302*  404   302*  302*  404
-assessments:return[assessment]                 GET   login 405   405   405   405   405   405   405   405
-assessments:return[assessment]                 POST  login 404   404   404   302*  404   302*  302*  404
+assessments:approve[assessment]                GET   login 405   405   405   405   405   405   405   405   405
+assessments:approve[assessment]                POST  login 404   404   404   302*  404   302*  302*  404   404
+assessments:return[assessment]                 GET   login 405   405   405   405   405   405   405   405   405
+assessments:return[assessment]                 POST  login 404   404   404   302*  404   302*  302*  404   404
 # --- The internal assessment team ------------------------------------------------------------------------------
 # The queue: team members and admins; everyone else 404. Adding by NIP (this body names none: back
 # to the queue with a message). Drawing a sample: admins only (an open period: back with a message).
-assessments:verify_queue                       GET   login 404   404   404   404   404   404   200   200
-assessments:verify_queue                       POST  login 404   404   404   404   404   404   200   200
-assessments:verify_add                         GET   login 405   405   405   405   405   405   405   405
-assessments:verify_add                         POST  login 404   404   404   404   404   404   302   302
-assessments:verify_draw[open]                  GET   login 405   405   405   405   405   405   405   405
-assessments:verify_draw[open]                  POST  login 403   403   403   403   403   403   302   403
+assessments:verify_queue                       GET   login 404   404   404   404   404   404   200   200   404
+assessments:verify_queue                       POST  login 404   404   404   404   404   404   200   200   404
+assessments:verify_add                         GET   login 405   405   405   405   405   405   405   405   405
+assessments:verify_add                         POST  login 404   404   404   404   404   404   302   302   404
+assessments:verify_draw[open]                  GET   login 405   405   405   405   405   405   405   405   405
+assessments:verify_draw[open]                  POST  login 403   403   403   403   403   403   302   403   403
 # One verification of staff's assessment: the team member in scope and admins; never the owner.
-assessments:verify[verification]               GET   login 404   404   404   404   404   404   200   200
-assessments:verify[verification]               POST  login 404   404   404   404   404   404   302   302
+assessments:verify[verification]               GET   login 404   404   404   404   404   404   200   200   404
+assessments:verify[verification]               POST  login 404   404   404   404   404   404   302   302   404
 # The owner adds the evidence the team asked for (this body carries no file: back with a message).
-assessments:requested_evidence[assessment,item] GET  login 405   405   405   405   405   405   405   405
-assessments:requested_evidence[assessment,item] POST login 302   404   404   404   404   404   404   404
+assessments:requested_evidence[assessment,item] GET  login 405   405   405   405   405   405   405   405   405
+assessments:requested_evidence[assessment,item] POST login 302   404   404   404   404   404   404   404   404
 # --- Units: the dashboards, their tables and exports ------------------------------------------------------------
-assessments:dashboard_home                     GET   login 404   404   404   302   302   302   302   404
-assessments:dashboard_home                     POST  login 404   404   404   302   302   302   302   404
-assessments:dashboard[A1]                      GET   login 404   404   404   200   404   200   200   404
-assessments:dashboard[A1]                      POST  login 404   404   404   200   404   200   200   404
-assessments:dashboard[A]                       GET   login 404   404   404   200   404   404   200   404
-assessments:dashboard[A]                       POST  login 404   404   404   200   404   404   200   404
-assessments:dashboard[B]                       GET   login 404   404   404   404   200   404   200   404
-assessments:dashboard[B]                       POST  login 404   404   404   404   200   404   200   404
-assessments:dashboard[ROOT]                    GET   login 404   404   404   404   404   404   200   404
-assessments:dashboard[ROOT]                    POST  login 404   404   404   404   404   404   200   404
+assessments:dashboard_home                     GET   login 404   404   404   302   302   302   302   404   404
+assessments:dashboard_home                     POST  login 404   404   404   302   302   302   302   404   404
+assessments:dashboard[A1]                      GET   login 404   404   404   200   404   200   200   404   404
+assessments:dashboard[A1]                      POST  login 404   404   404   200   404   200   200   404   404
+assessments:dashboard[A]                       GET   login 404   404   404   200   404   404   200   404   404
+assessments:dashboard[A]                       POST  login 404   404   404   200   404   404   200   404   404
+assessments:dashboard[B]                       GET   login 404   404   404   404   200   404   200   404   404
+assessments:dashboard[B]                       POST  login 404   404   404   404   200   404   200   404   404
+assessments:dashboard[ROOT]                    GET   login 404   404   404   404   404   404   200   404   404
+assessments:dashboard[ROOT]                    POST  login 404   404   404   404   404   404   200   404   404
 # The unit's PDF report: whoever sees the dashboard, with the same figures.
-assessments:unit_report[A1]                    GET   login 404   404   404   200   404   200   200   404
-assessments:unit_report[A1]                    POST  login 405   405   405   405   405   405   405   405
-assessments:unit_report[A]                     GET   login 404   404   404   200   404   404   200   404
-assessments:unit_report[A]                     POST  login 405   405   405   405   405   405   405   405
-assessments:unit_report[B]                     GET   login 404   404   404   404   200   404   200   404
-assessments:unit_report[B]                     POST  login 405   405   405   405   405   405   405   405
-assessments:unit_report[ROOT]                  GET   login 404   404   404   404   404   404   200   404
-assessments:unit_report[ROOT]                  POST  login 405   405   405   405   405   405   405   405
-assessments:subunits[A1]                       GET   login 404   404   404   200   404   200   200   404
-assessments:subunits[A1]                       POST  login 404   404   404   200   404   200   200   404
-assessments:subunits[A]                        GET   login 404   404   404   200   404   404   200   404
-assessments:subunits[A]                        POST  login 404   404   404   200   404   404   200   404
-assessments:subunits[B]                        GET   login 404   404   404   404   200   404   200   404
-assessments:subunits[B]                        POST  login 404   404   404   404   200   404   200   404
-assessments:subunits[ROOT]                     GET   login 404   404   404   404   404   404   200   404
-assessments:subunits[ROOT]                     POST  login 404   404   404   404   404   404   200   404
-assessments:staff[A1]                          GET   login 404   404   404   200   404   200   200   404
-assessments:staff[A1]                          POST  login 404   404   404   200   404   200   200   404
-assessments:staff[A]                           GET   login 404   404   404   200   404   404   200   404
-assessments:staff[A]                           POST  login 404   404   404   200   404   404   200   404
-assessments:staff[B]                           GET   login 404   404   404   404   200   404   200   404
-assessments:staff[B]                           POST  login 404   404   404   404   200   404   200   404
-assessments:staff[ROOT]                        GET   login 404   404   404   404   404   404   200   404
-assessments:staff[ROOT]                        POST  login 404   404   404   404   404   404   200   404
+assessments:unit_report[A1]                    GET   login 404   404   404   200   404   200   200   404   404
+assessments:unit_report[A1]                    POST  login 405   405   405   405   405   405   405   405   405
+assessments:unit_report[A]                     GET   login 404   404   404   200   404   404   200   404   404
+assessments:unit_report[A]                     POST  login 405   405   405   405   405   405   405   405   405
+assessments:unit_report[B]                     GET   login 404   404   404   404   200   404   200   404   404
+assessments:unit_report[B]                     POST  login 405   405   405   405   405   405   405   405   405
+assessments:unit_report[ROOT]                  GET   login 404   404   404   404   404   404   200   404   404
+assessments:unit_report[ROOT]                  POST  login 405   405   405   405   405   405   405   405   405
+assessments:subunits[A1]                       GET   login 404   404   404   200   404   200   200   404   404
+assessments:subunits[A1]                       POST  login 404   404   404   200   404   200   200   404   404
+assessments:subunits[A]                        GET   login 404   404   404   200   404   404   200   404   404
+assessments:subunits[A]                        POST  login 404   404   404   200   404   404   200   404   404
+assessments:subunits[B]                        GET   login 404   404   404   404   200   404   200   404   404
+assessments:subunits[B]                        POST  login 404   404   404   404   200   404   200   404   404
+assessments:subunits[ROOT]                     GET   login 404   404   404   404   404   404   200   404   404
+assessments:subunits[ROOT]                     POST  login 404   404   404   404   404   404   200   404   404
+assessments:staff[A1]                          GET   login 404   404   404   200   404   200   200   404   404
+assessments:staff[A1]                          POST  login 404   404   404   200   404   200   200   404   404
+assessments:staff[A]                           GET   login 404   404   404   200   404   404   200   404   404
+assessments:staff[A]                           POST  login 404   404   404   200   404   404   200   404   404
+assessments:staff[B]                           GET   login 404   404   404   404   200   404   200   404   404
+assessments:staff[B]                           POST  login 404   404   404   404   200   404   200   404   404
+assessments:staff[ROOT]                        GET   login 404   404   404   404   404   404   200   404   404
+assessments:staff[ROOT]                        POST  login 404   404   404   404   404   404   200   404   404
 # Bulk approval is POST only (405 before the unit is looked up, the same for a unit that does
 # not exist). Each chosen assessment is checked against the reviewer's own scope, whatever unit
 # the URL names: the sibling's POST through B approves nothing (302 back, with an error).
-assessments:bulk_approve[A1]                   GET   login 405   405   405   405   405   405   405   405
-assessments:bulk_approve[A1]                   POST  login 404   404   404   302*  404   302*  302*  404
-assessments:bulk_approve[A]                    GET   login 405   405   405   405   405   405   405   405
-assessments:bulk_approve[A]                    POST  login 404   404   404   302*  404   404   302*  404
-assessments:bulk_approve[B]                    GET   login 405   405   405   405   405   405   405   405
-assessments:bulk_approve[B]                    POST  login 404   404   404   404   302   404   302*  404
-assessments:bulk_approve[ROOT]                 GET   login 405   405   405   405   405   405   405   405
-assessments:bulk_approve[ROOT]                 POST  login 404   404   404   404   404   404   302*  404
+assessments:bulk_approve[A1]                   GET   login 405   405   405   405   405   405   405   405   405
+assessments:bulk_approve[A1]                   POST  login 404   404   404   302*  404   302*  302*  404   404
+assessments:bulk_approve[A]                    GET   login 405   405   405   405   405   405   405   405   405
+assessments:bulk_approve[A]                    POST  login 404   404   404   302*  404   404   302*  404   404
+assessments:bulk_approve[B]                    GET   login 405   405   405   405   405   405   405   405   405
+assessments:bulk_approve[B]                    POST  login 404   404   404   404   302   404   302*  404   404
+assessments:bulk_approve[ROOT]                 GET   login 405   405   405   405   405   405   405   405   405
+assessments:bulk_approve[ROOT]                 POST  login 404   404   404   404   404   404   302*  404   404
 # "Kirim pengingat" is POST only; a head of the unit (or above it) reminds its staff who have not
 # started (the owner has submitted: nobody's data changes), elsewhere 404.
-assessments:remind[A1]                         GET   login 405   405   405   405   405   405   405   405
-assessments:remind[A1]                         POST  login 404   404   404   302   404   302   302   404
-assessments:remind[A]                          GET   login 405   405   405   405   405   405   405   405
-assessments:remind[A]                          POST  login 404   404   404   302   404   404   302   404
-assessments:remind[B]                          GET   login 405   405   405   405   405   405   405   405
-assessments:remind[B]                          POST  login 404   404   404   404   302   404   302   404
-assessments:remind[ROOT]                       GET   login 405   405   405   405   405   405   405   405
-assessments:remind[ROOT]                       POST  login 404   404   404   404   404   404   302   404
+assessments:remind[A1]                         GET   login 405   405   405   405   405   405   405   405   405
+assessments:remind[A1]                         POST  login 404   404   404   302   404   302   302   404   404
+assessments:remind[A]                          GET   login 405   405   405   405   405   405   405   405   405
+assessments:remind[A]                          POST  login 404   404   404   302   404   404   302   404   404
+assessments:remind[B]                          GET   login 405   405   405   405   405   405   405   405   405
+assessments:remind[B]                          POST  login 404   404   404   404   302   404   302   404   404
+assessments:remind[ROOT]                       GET   login 405   405   405   405   405   405   405   405   405
+assessments:remind[ROOT]                       POST  login 404   404   404   404   404   404   302   404   404
 # Exports, both tables in both formats: in scope the file, elsewhere 404.
-assessments:export[A1,sub-unit,csv]            GET   login 404   404   404   200   404   200   200   404
-assessments:export[A1,sub-unit,csv]            POST  login 404   404   404   200   404   200   200   404
-assessments:export[A1,sub-unit,xlsx]           GET   login 404   404   404   200   404   200   200   404
-assessments:export[A1,sub-unit,xlsx]           POST  login 404   404   404   200   404   200   200   404
-assessments:export[A1,pegawai,csv]             GET   login 404   404   404   200   404   200   200   404
-assessments:export[A1,pegawai,csv]             POST  login 404   404   404   200   404   200   200   404
-assessments:export[A1,pegawai,xlsx]            GET   login 404   404   404   200   404   200   200   404
-assessments:export[A1,pegawai,xlsx]            POST  login 404   404   404   200   404   200   200   404
-assessments:export[A,sub-unit,csv]             GET   login 404   404   404   200   404   404   200   404
-assessments:export[A,sub-unit,csv]             POST  login 404   404   404   200   404   404   200   404
-assessments:export[A,sub-unit,xlsx]            GET   login 404   404   404   200   404   404   200   404
-assessments:export[A,sub-unit,xlsx]            POST  login 404   404   404   200   404   404   200   404
-assessments:export[A,pegawai,csv]              GET   login 404   404   404   200   404   404   200   404
-assessments:export[A,pegawai,csv]              POST  login 404   404   404   200   404   404   200   404
-assessments:export[A,pegawai,xlsx]             GET   login 404   404   404   200   404   404   200   404
-assessments:export[A,pegawai,xlsx]             POST  login 404   404   404   200   404   404   200   404
-assessments:export[B,sub-unit,csv]             GET   login 404   404   404   404   200   404   200   404
-assessments:export[B,sub-unit,csv]             POST  login 404   404   404   404   200   404   200   404
-assessments:export[B,sub-unit,xlsx]            GET   login 404   404   404   404   200   404   200   404
-assessments:export[B,sub-unit,xlsx]            POST  login 404   404   404   404   200   404   200   404
-assessments:export[B,pegawai,csv]              GET   login 404   404   404   404   200   404   200   404
-assessments:export[B,pegawai,csv]              POST  login 404   404   404   404   200   404   200   404
-assessments:export[B,pegawai,xlsx]             GET   login 404   404   404   404   200   404   200   404
-assessments:export[B,pegawai,xlsx]             POST  login 404   404   404   404   200   404   200   404
-assessments:export[ROOT,sub-unit,csv]          GET   login 404   404   404   404   404   404   200   404
-assessments:export[ROOT,sub-unit,csv]          POST  login 404   404   404   404   404   404   200   404
-assessments:export[ROOT,sub-unit,xlsx]         GET   login 404   404   404   404   404   404   200   404
-assessments:export[ROOT,sub-unit,xlsx]         POST  login 404   404   404   404   404   404   200   404
-assessments:export[ROOT,pegawai,csv]           GET   login 404   404   404   404   404   404   200   404
-assessments:export[ROOT,pegawai,csv]           POST  login 404   404   404   404   404   404   200   404
-assessments:export[ROOT,pegawai,xlsx]          GET   login 404   404   404   404   404   404   200   404
-assessments:export[ROOT,pegawai,xlsx]          POST  login 404   404   404   404   404   404   200   404
-# --- The organisation roll-up: admins only ----------------------------------------------------------------------
-assessments:organisation                       GET   login 403   403   403   403   403   403   200   403
-assessments:organisation                       POST  login 403   403   403   403   403   403   200   403
+assessments:export[A1,sub-unit,csv]            GET   login 404   404   404   200   404   200   200   404   404
+assessments:export[A1,sub-unit,csv]            POST  login 404   404   404   200   404   200   200   404   404
+assessments:export[A1,sub-unit,xlsx]           GET   login 404   404   404   200   404   200   200   404   404
+assessments:export[A1,sub-unit,xlsx]           POST  login 404   404   404   200   404   200   200   404   404
+assessments:export[A1,pegawai,csv]             GET   login 404   404   404   200   404   200   200   404   404
+assessments:export[A1,pegawai,csv]             POST  login 404   404   404   200   404   200   200   404   404
+assessments:export[A1,pegawai,xlsx]            GET   login 404   404   404   200   404   200   200   404   404
+assessments:export[A1,pegawai,xlsx]            POST  login 404   404   404   200   404   200   200   404   404
+assessments:export[A,sub-unit,csv]             GET   login 404   404   404   200   404   404   200   404   404
+assessments:export[A,sub-unit,csv]             POST  login 404   404   404   200   404   404   200   404   404
+assessments:export[A,sub-unit,xlsx]            GET   login 404   404   404   200   404   404   200   404   404
+assessments:export[A,sub-unit,xlsx]            POST  login 404   404   404   200   404   404   200   404   404
+assessments:export[A,pegawai,csv]              GET   login 404   404   404   200   404   404   200   404   404
+assessments:export[A,pegawai,csv]              POST  login 404   404   404   200   404   404   200   404   404
+assessments:export[A,pegawai,xlsx]             GET   login 404   404   404   200   404   404   200   404   404
+assessments:export[A,pegawai,xlsx]             POST  login 404   404   404   200   404   404   200   404   404
+assessments:export[B,sub-unit,csv]             GET   login 404   404   404   404   200   404   200   404   404
+assessments:export[B,sub-unit,csv]             POST  login 404   404   404   404   200   404   200   404   404
+assessments:export[B,sub-unit,xlsx]            GET   login 404   404   404   404   200   404   200   404   404
+assessments:export[B,sub-unit,xlsx]            POST  login 404   404   404   404   200   404   200   404   404
+assessments:export[B,pegawai,csv]              GET   login 404   404   404   404   200   404   200   404   404
+assessments:export[B,pegawai,csv]              POST  login 404   404   404   404   200   404   200   404   404
+assessments:export[B,pegawai,xlsx]             GET   login 404   404   404   404   200   404   200   404   404
+assessments:export[B,pegawai,xlsx]             POST  login 404   404   404   404   200   404   200   404   404
+assessments:export[ROOT,sub-unit,csv]          GET   login 404   404   404   404   404   404   200   404   404
+assessments:export[ROOT,sub-unit,csv]          POST  login 404   404   404   404   404   404   200   404   404
+assessments:export[ROOT,sub-unit,xlsx]         GET   login 404   404   404   404   404   404   200   404   404
+assessments:export[ROOT,sub-unit,xlsx]         POST  login 404   404   404   404   404   404   200   404   404
+assessments:export[ROOT,pegawai,csv]           GET   login 404   404   404   404   404   404   200   404   404
+assessments:export[ROOT,pegawai,csv]           POST  login 404   404   404   404   404   404   200   404   404
+assessments:export[ROOT,pegawai,xlsx]          GET   login 404   404   404   404   404   404   200   404   404
+assessments:export[ROOT,pegawai,xlsx]          POST  login 404   404   404   404   404   404   200   404   404
+# --- The organisation roll-up: admins, and office admins for their own units ------------------------------------
+assessments:organisation                       GET   login 403   403   403   403   403   403   200   403   200
+assessments:organisation                       POST  login 403   403   403   403   403   403   200   403   200
 # The export is a background job, started by a POST (it redirects to the job's page).
-assessments:organisation_export                GET   login 403   403   403   403   403   403   405   403
-assessments:organisation_export                POST  login 403   403   403   403   403   403   302   403
-assessments:organisation_reports               GET   login 403   403   403   403   403   403   405   403
-assessments:organisation_reports               POST  login 403   403   403   403   403   403   302   403
-# --- Background jobs: the person who started one (here the owner) and admins ---------------------------------------
-assessments:jobs                               GET   login 200   200   200   200   200   200   200   200
-assessments:jobs                               POST  login 405   405   405   405   405   405   405   405
-assessments:job[job]                           GET   login 200   404   404   404   404   404   200   404
-assessments:job[job]                           POST  login 405   405   405   405   405   405   405   405
-assessments:job_status[job]                    GET   login 200   404   404   404   404   404   200   404
-assessments:job_status[job]                    POST  login 405   405   405   405   405   405   405   405
-assessments:job_download[job]                  GET   login 200   404   404   404   404   404   200   404
-assessments:job_download[job]                  POST  login 405   405   405   405   405   405   405   405
+assessments:organisation_export                GET   login 403   403   403   403   403   403   405   403   405
+assessments:organisation_export                POST  login 403   403   403   403   403   403   302   403   302
+assessments:organisation_reports               GET   login 403   403   403   403   403   403   405   403   405
+assessments:organisation_reports               POST  login 403   403   403   403   403   403   302   403   302
+# --- Background jobs: the person who started one (here the owner) and admins (not office admins) ------------------
+assessments:jobs                               GET   login 200   200   200   200   200   200   200   200   200
+assessments:jobs                               POST  login 405   405   405   405   405   405   405   405   405
+assessments:job[job]                           GET   login 200   404   404   404   404   404   200   404   404
+assessments:job[job]                           POST  login 405   405   405   405   405   405   405   405   405
+assessments:job_status[job]                    GET   login 200   404   404   404   404   404   200   404   404
+assessments:job_status[job]                    POST  login 405   405   405   405   405   405   405   405   405
+assessments:job_download[job]                  GET   login 200   404   404   404   404   404   200   404   404
+assessments:job_download[job]                  POST  login 405   405   405   405   405   405   405   405   405
 # --- The admin URLs that tests/test_admin_access.py does not walk -----------------------------------------------
 # The anonymous visitor's logout goes to /admin/ and on to the login page; an admin logs out with a
 # POST (GET: 405) and lands on /akun/login/; the catalogue is GET only. A content type's object
 # without a public URL is a 404 even for the admin.
-admin:logout                                   GET   login 403   403   403   403   403   403   405   403
-admin:logout                                   POST  login 403   403   403   403   403   403   302   403
-admin:jsi18n                                   GET   login 403   403   403   403   403   403   200   403
-admin:jsi18n                                   POST  login 403   403   403   403   403   403   405   403
-admin:view_on_site[selfassessment,assessment]  GET   login 403   403   403   403   403   403   404   403
-admin:view_on_site[selfassessment,assessment]  POST  login 403   403   403   403   403   403   404   403
-admin:<catch-all>[tidak-ada/]                  GET   login 403   403   403   403   403   403   404   403
-admin:<catch-all>[tidak-ada/]                  POST  login 403   403   403   403   403   403   404   403
+admin:logout                                   GET   login 403   403   403   403   403   403   405   403   405
+admin:logout                                   POST  login 403   403   403   403   403   403   302   403   302
+admin:jsi18n                                   GET   login 403   403   403   403   403   403   200   403   200
+admin:jsi18n                                   POST  login 403   403   403   403   403   403   405   403   405
+admin:view_on_site[selfassessment,assessment]  GET   login 403   403   403   403   403   403   404   403   404
+admin:view_on_site[selfassessment,assessment]  POST  login 403   403   403   403   403   403   404   403   404
+admin:<catch-all>[tidak-ada/]                  GET   login 403   403   403   403   403   403   404   403   404
+admin:<catch-all>[tidak-ada/]                  POST  login 403   403   403   403   403   403   404   403   404
 """
 
 def parse_matrix(text: str) -> dict[tuple[str, str], dict[str, str]]:
@@ -362,17 +367,17 @@ EXPECTED = parse_matrix(MATRIX)
 # review page and approve or return nothing (a bulk approval goes back with an error, changing
 # nothing): a submission is final. Only these rows differ.
 CONFIDENTIAL_MATRIX = """
-assessments:result[assessment]                 GET   login 200   404   404   404   404   404   404   200
-assessments:result[assessment]                 POST  login 200   404   404   404   404   404   404   200
-assessments:evidence[rating]                   GET   login 200   404   404   404   404   404   404   200
-assessments:evidence[rating]                   POST  login 200   404   404   404   404   404   404   200
-assessments:review[assessment]                 GET   login 404   404   404   404   404   404   404   404
-assessments:approve[assessment]                POST  login 404   404   404   404   404   404   404   404
-assessments:return[assessment]                 POST  login 404   404   404   404   404   404   404   404
-assessments:bulk_approve[A1]                   POST  login 404   404   404   302   404   302   302   404
-assessments:bulk_approve[A]                    POST  login 404   404   404   302   404   404   302   404
-assessments:bulk_approve[B]                    POST  login 404   404   404   404   302   404   302   404
-assessments:bulk_approve[ROOT]                 POST  login 404   404   404   404   404   404   302   404
+assessments:result[assessment]                 GET   login 200   404   404   404   404   404   404   200   404
+assessments:result[assessment]                 POST  login 200   404   404   404   404   404   404   200   404
+assessments:evidence[rating]                   GET   login 200   404   404   404   404   404   404   200   404
+assessments:evidence[rating]                   POST  login 200   404   404   404   404   404   404   200   404
+assessments:review[assessment]                 GET   login 404   404   404   404   404   404   404   404   404
+assessments:approve[assessment]                POST  login 404   404   404   404   404   404   404   404   404
+assessments:return[assessment]                 POST  login 404   404   404   404   404   404   404   404   404
+assessments:bulk_approve[A1]                   POST  login 404   404   404   302   404   302   302   404   404
+assessments:bulk_approve[A]                    POST  login 404   404   404   302   404   404   302   404   404
+assessments:bulk_approve[B]                    POST  login 404   404   404   404   302   404   302   404   404
+assessments:bulk_approve[ROOT]                 POST  login 404   404   404   404   404   404   302   404   404
 """
 EXPECTED_BY_MODE = {"reviewed": EXPECTED, "confidential": {**EXPECTED, **parse_matrix(CONFIDENTIAL_MATRIX)}}
 
@@ -437,7 +442,7 @@ def project_routes() -> list[Route]:
     return routes
 
 
-# --- The world: what belongs to staff, and the eight actors --------------------------------------
+# --- The world: what belongs to staff, and the ten actors --------------------------------------
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 NEW_PASSWORD = "Sandi-Baru-2026-matriks"
@@ -447,7 +452,7 @@ NEW_PASSWORD = "Sandi-Baru-2026-matriks"
 def scene(cast, period, settings):
     """staff's submitted assessment of the open period, with a PDF on its first rating; a job
     and an in-app reminder of staff's. Two-factor sign-in is on; the admin and the team member
-    have an authenticator app (`devices`), which verifies their sessions in `run_cell`."""
+    have an authenticator app (`devices`), which verifies their sessions in `run_cell`; so does the office admin."""
     settings.TWO_FACTOR_REQUIRED = True
     sub = make_employee("kasubdit", cast.tree.a1, heads=cast.tree.a1, name="Kasubdit A1")
     answers = all_answers(period, 4, note="catatan")
@@ -468,6 +473,7 @@ def scene(cast, period, settings):
         "sub": sub.user,
         "admin": cast.admin,
         "verifier": team_member(cast).user,
+        "office_admin": office_admin(cast),
     }
     found = verification.verification_add(assessment=assessment, actor=cast.admin)
     item = VerifiedRating.objects.create(verification=found, rating=rating, decision="evidence", reason="Mohon bukti")
@@ -480,7 +486,7 @@ def scene(cast, period, settings):
         for actor, user in users.items()
         if user is not None and permissions.needs_second_factor(user)
     }
-    assert set(devices) == {"admin", "verifier"}
+    assert set(devices) == {"admin", "verifier", "office_admin"}
     return SimpleNamespace(
         cast=cast, period=period, assessment=assessment, rating=rating, users=users, staff=cast.staff, verification=found, item=item, job=job,
         notice=notice, receipt=receipt, devices=devices,

@@ -335,3 +335,28 @@ def test_five_wrong_codes_lock_the_nip_from_that_address_like_the_login(admin_cl
 def test_the_login_page_links_to_the_activation_page(client, db):
     page = client.get("/akun/login/").content.decode()
     assert 'href="/aktivasi/"' in page and "surat aktivasi" in page
+
+
+# --- Office admins (Admin OPD) -----------------------------------------------------------------
+
+
+def test_an_office_admin_prints_letters_for_the_staff_of_their_units_only(client, paperless):
+    """The office admin of A prints letters for A's staff, by person or by unit; a forged address
+    naming B's staff member or unit B generates nothing for them."""
+    from .test_admin_access import office_admin
+
+    cast = paperless
+    client.force_login(office_admin(cast))
+    response, letters = generate(client, STAFF_LIST, [cast.staff])
+    assert set(letters) == {cast.staff.nip}
+    assert ActivationCode.objects.get(used_at=None, voided_at=None).created_by.groups.filter(name="Admin OPD").exists()
+
+    forged = client.get(f"{STAFF_LETTERS}?pegawai={cast.other.pk},{cast.colleague.pk}")
+    assert forged.status_code == 200 and cast.other.full_name not in forged.content.decode()
+    client.post(f"{STAFF_LETTERS}?pegawai={cast.other.pk},{cast.colleague.pk}", {"token": forged.context["token"]})
+    assert set(ActivationCode.objects.filter(used_at=None, voided_at=None).values_list("employee__nip", flat=True)) == {
+        cast.staff.nip, cast.colleague.nip}
+
+    forged = client.get(f"{UNIT_LETTERS}?unit={cast.tree.b.pk}")
+    assert forged.status_code == 200 and forged.context["token"] == "" and cast.other.full_name not in forged.content.decode()
+    assert not ActivationCode.objects.filter(employee=cast.other).exists()

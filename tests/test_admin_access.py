@@ -1,8 +1,11 @@
 """Only admins get into the back office and the organisation roll-up: a supervisor or a staff
 member gets 403 on every admin page and on /rekap/, GET or POST, and nothing changes; an
 anonymous visitor is sent to /akun/login/; the superuser and a member of the group "Admin
-Kepegawaian" get in. The admin URLs come from `admin.site._registry`, so a newly registered
-model (or a new custom view of a model admin) is covered without touching this file."""
+Kepegawaian" get in. An office admin (group "Admin OPD", unit A) gets in too, but opens the
+units, staff and heads of unit of A's subtree only: the same pages of B's or ROOT's are 404,
+every other model's pages 403, and posting to them changes nothing. The admin URLs come from
+`admin.site._registry`, so a newly registered model (or a new custom view of a model admin) is
+covered without touching this file."""
 
 import datetime
 import re
@@ -18,19 +21,23 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from assessments import activation, privacy, retention, two_factor
+from assessments import activation, permissions, privacy, retention, two_factor
 from assessments.models import (
     AccessLog,
     ActivationCode,
     AssessmentPeriod,
+    Employee,
+    OfficeAdminAssignment,
     OrganisationSetting,
     PrivacyAcknowledgement,
     RetentionRun,
     SelfAssessment,
+    SupervisorAssignment,
     VerifierAssignment,
+    WorkUnit,
 )
 
-from .conftest import create_period, rekap_workbook, submitted_assessment
+from .conftest import PASSWORD, create_period, rekap_workbook, submitted_assessment
 
 User = get_user_model()
 
@@ -74,6 +81,7 @@ def world(cast, period, previous_period, client):
         AccessLog: AccessLog.objects.get(),
         OrganisationSetting: OrganisationSetting.objects.create(pk=1, visibility="reviewed"),
         VerifierAssignment: VerifierAssignment.objects.create(user=cast.other.user, unit=cast.tree.b),
+        OfficeAdminAssignment: OfficeAdminAssignment.objects.get(user=office_admin(cast)),
         RetentionRun: retention.retention_apply(dry_run=True),
         PrivacyAcknowledgement: privacy.notice_acknowledge(user=cast.staff.user, period=period),
         # Someone's second factor: an authenticator app and recovery codes.
@@ -233,6 +241,15 @@ def expected_for_admin(url: str, user) -> int:
     return 200
 
 
+def office_admin(cast):
+    """An office admin (group Admin OPD) of A: A and A1 are theirs, ROOT and B are not."""
+    user = User.objects.create_user("opd", "opd@example.go.id", PASSWORD)
+    user.groups.add(Group.objects.get(name=permissions.OFFICE_ADMIN_GROUP))
+    OfficeAdminAssignment.objects.create(user=user, unit=cast.tree.a)
+    assert not user.is_superuser and not user.is_staff and permissions.is_office_admin(user) and not permissions.is_admin(user)
+    return user
+
+
 def admin_kepegawaian(cast):
     user = User.objects.create_user("hr", "hr@example.go.id", "sandi")
     user.groups.add(Group.objects.get(name="Admin Kepegawaian"))
@@ -281,3 +298,119 @@ def test_the_admin_login_page_sends_everyone_to_the_one_login_page(client, cast)
     assert response.request["PATH_INFO"] == "/admin/" and response.status_code == 200
     client.force_login(cast.staff.user)
     assert client.get("/admin/login/").status_code == 403
+
+
+# --- Office admins ----------------------------------------------------------------------------------
+
+# The models an office admin manages, narrowed to their units.
+OFFICE_MODELS = {WorkUnit, Employee, SupervisorAssignment}
+
+
+def office_objects(cast) -> dict:
+    """Rows of the office admin's (A's subtree) and rows outside it, of each model they manage,
+    each with a history row."""
+    tree = cast.tree
+    inside = {
+        WorkUnit: tree.a1,
+        Employee: cast.staff,
+        SupervisorAssignment: SupervisorAssignment.objects.get(employee=cast.supervisor, unit=tree.a),
+    }
+    outside = {
+        WorkUnit: tree.b,
+        Employee: cast.other,
+        SupervisorAssignment: SupervisorAssignment.objects.get(employee=cast.sibling_supervisor, unit=tree.b),
+    }
+    for obj in [*inside.values(), *outside.values()]:
+        obj.save()
+    return {"inside": inside, "outside": outside}
+
+
+def in_office(obj, cast) -> bool:
+    """Is `obj` (a unit, a person or a head's assignment) within A?"""
+    a = cast.tree.a
+    if isinstance(obj, WorkUnit):
+        return obj.is_within(a)
+    if isinstance(obj, Employee):
+        return obj.unit.is_within(a)
+    return obj.unit.is_within(a) and obj.employee.unit.is_within(a)
+
+
+def office_urls(world, extra) -> list[tuple[str, object]]:
+    """(URL, the object it names or None) for every admin URL: the site's own, and each model's
+    with the world's object and, for the models an office admin manages, one row inside and one
+    outside their units (`extra`: office_objects)."""
+    model_prefixes = tuple(f"/admin/{m._meta.app_label}/{m._meta.model_name}/" for m in admin.site._registry)
+    urls = [(url, None) for url in admin_urls(world) if not url.startswith(model_prefixes)]
+    for model, model_admin in admin.site._registry.items():
+        objects = [world[model]] + ([extra["inside"][model], extra["outside"][model]] if model in OFFICE_MODELS else [])
+        for obj in objects:
+            urls += [(url, obj) for url in model_urls(model, model_admin, obj)]
+    return urls
+
+
+def expected_for_office_admin(url: str, obj, cast) -> int:
+    """An office admin's pages: the units, staff and heads of unit of their own units (404 for
+    a row outside them, after the permission check where Django makes it first); the admin's
+    own pages; nothing else (403, or Django's 404 for an app without any permission)."""
+    parts = url.split("?")[0].strip("/").split("/")
+    if url in ("/admin/", "/admin/assessments/", "/admin/password_change/", "/admin/password_change/done/") or url.startswith("/admin/autocomplete/"):
+        return 200
+    if url == "/admin/login/":
+        return 302
+    if len(parts) == 2:
+        return 404  # an app without any permission of theirs (auth, axes)
+    model_name, rest = parts[2], parts[3:]
+    if len(rest) == 1 and rest[0].isdigit():
+        return 302  # /<id>/ goes on to /<id>/change/, where permissions are checked
+    if type(obj) not in OFFICE_MODELS and model_name not in {m._meta.model_name for m in OFFICE_MODELS}:
+        return 403
+    inside = obj is None or in_office(obj, cast)
+    if rest[-1:] == ["delete"] and model_name != "supervisorassignment":
+        return 403  # they retire units and deactivate staff; they delete neither
+    if rest == ["move"]:
+        return 400  # treebeard's drag-and-drop endpoint: a GET carries no move
+    if rest == ["import", "confirm"]:
+        return 405
+    if rest in ([], ["add"], ["import"], ["surat-aktivasi"]) or rest[0] == "reorganisasi":
+        return 200  # the activation letters' page names nobody here (tests/test_office_admin.py: outside ids count for nothing)
+    return 200 if inside else 404
+
+
+def test_an_office_admin_opens_the_pages_of_their_units_only(client, cast, world):
+    user = world[OfficeAdminAssignment].user
+    client.force_login(user)
+    statuses, expected = {}, {}
+    for url, obj in office_urls(world, office_objects(cast)):
+        if url in PUBLIC:
+            continue
+        statuses[url] = client.get(url).status_code
+        expected[url] = expected_for_office_admin(url, obj, cast)
+    assert statuses == expected
+    assert list(statuses.values()).count(404) >= 10 and list(statuses.values()).count(200) >= 25
+
+
+def test_an_office_admin_changes_nothing_outside_their_units(client, cast, world):
+    """A forged POST (a confirmed delete, a bulk delete, a reworded field) to every page of
+    another model, and to every page of a row outside their units: refused, nothing changes."""
+    user = world[OfficeAdminAssignment].user
+    client.force_login(user)
+    extra = office_objects(cast)
+    urls = office_urls(world, extra)
+    before = snapshot()
+    checked = 0
+    for url, obj in urls:
+        if url in PUBLIC or obj is None:
+            continue
+        if type(obj) in OFFICE_MODELS and (in_office(obj, cast) or f"/{obj.pk}/" not in url):
+            continue  # their own rows, and their own lists (below)
+        response = client.post(url, post_data(obj))
+        assert response.status_code in (302, 400, 403, 404, 405), (url, response.status_code)
+        checked += 1
+    # The bulk actions of their own lists, with rows outside their units selected.
+    for model, obj in extra["outside"].items():
+        response = client.post(f"/admin/assessments/{model._meta.model_name}/", {**post_data(obj), "action": "delete_selected"})
+        assert response.status_code in (200, 302), (model, response.status_code)
+    response = client.post("/admin/assessments/employee/", {"action": "deactivate", "_selected_action": [cast.other.pk]})
+    assert response.status_code in (200, 302)
+    assert snapshot() == before
+    assert checked > 100

@@ -916,8 +916,9 @@ def test_the_parser_reads_any_file_without_failing_or_writing(cast, fmt, data):
     files = csv_files(kind) if fmt == "csv" else xlsx_files(kind)
     name, content = data.draw(st.one_of(files, files, files, any_file(kind)), label="file")
     read = read_staff if kind == "staff" else read_units
+    scope = [cast.tree.a] if data.draw(st.booleans(), label="an office admin's (A's) import") else None
     with recording() as writes:
-        result = read(content, name)
+        result = read(content, name, scope=scope)
     assert not writes.tables
     event(f"{kind}: " + ("ok" if result.ok else "file errors" if result.file_errors else "row errors"))
     check_result(result)

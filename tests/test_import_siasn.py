@@ -445,3 +445,30 @@ def test_the_plan_of_a_large_file_reads_the_heads_in_a_few_queries(org, django_a
     with django_assert_max_num_queries(12):
         result = read_staff(data, "pegawai.csv")
     assert result.errors == [] and planned(result)[0] == {(DEWI, "A1", tuple(range(2, 303)))}
+
+
+def test_an_office_admin_makes_no_head_outside_their_units_nor_of_someone_with_administrative_rights(client, org):
+    """The office admin of A: a head of A named by its own head's row would head ROOT (outside
+    A); a member of Admin OPD named as supervisor would read the answers of A1. Both are row
+    errors, and nothing is written; a head inside A who holds no such rights is fine."""
+    from django.contrib.auth.models import Group
+
+    from assessments import permissions
+    from assessments.models import OfficeAdminAssignment
+
+    office = get_user_model().objects.create_user("opd", "opd@example.go.id", PASSWORD)
+    office.groups.add(Group.objects.get(name=permissions.OFFICE_ADMIN_GROUP))
+    OfficeAdminAssignment.objects.create(user=office, unit=org.a)
+    person(HENDRA, "Hendra Sekda", org.root)
+    colleague_admin = person(DEWI, "Dewi OPD", org.a1)
+    colleague_admin.user.groups.add(Group.objects.get(name=permissions.OFFICE_ADMIN_GROUP))
+    client.force_login(office)
+    header = ["NIP Baru", "Nama", "Unor ID", "NIP Atasan", "Kepala Unit"]
+    before = snapshot()
+    preview = upload(client, "siasn.csv", csv_file([header, [RATNA, "Ratna Atasan", "A", HENDRA, "ya"], [SITI, "Siti Baru", "A1", DEWI, ""]]))
+    found = errors_of(preview)
+    assert any(line.startswith("2|") and "ROOT" not in line and "di luar unit yang Anda kelola" in line for line in found), found
+    assert any(line.startswith("3|") and "hak administrasi" in line for line in found), found
+    assert preview.context["token"] == "" and snapshot() == before
+    preview = upload(client, "siasn.csv", csv_file([header, [SITI, "Siti Baru", "A1", RATNA, ""]]))
+    assert preview.context["result"].ok, errors_of(preview)

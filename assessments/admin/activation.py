@@ -32,7 +32,8 @@ def _ids(text: str) -> list[int]:
 class ActivationLettersMixin:
     """Adds surat-aktivasi/ (the confirmation page, then the letters) and the action that opens
     it for the selected rows. Set `letters_parameter` (the query parameter naming the rows) and
-    implement `letter_people(ids)`: the chosen units (none for staff), who gets a letter, and
+    implement `letter_people(request, ids)`: the chosen units (among the rows the admin may see:
+    an office admin's units and staff only) (none for staff), who gets a letter, and
     who does not and why."""
 
     letters_parameter = ""
@@ -51,7 +52,7 @@ class ActivationLettersMixin:
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
         return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_activation_letters") + f"?{self.letters_parameter}={ids}")
 
-    def letter_people(self, ids: list[int]) -> tuple[list[WorkUnit], list[Employee], list[tuple[Employee, str]]]:
+    def letter_people(self, request, ids: list[int]) -> tuple[list[WorkUnit], list[Employee], list[tuple[Employee, str]]]:
         raise NotImplementedError
 
     def activation_letters_view(self, request):
@@ -59,7 +60,7 @@ class ActivationLettersMixin:
         page's one-time token): generate the codes and show the letters."""
         if not request.user.has_perm(ISSUE_PERMISSION):
             raise PermissionDenied
-        units, eligible, skipped = self.letter_people(_ids(request.GET.get(self.letters_parameter, "")))
+        units, eligible, skipped = self.letter_people(request, _ids(request.GET.get(self.letters_parameter, "")))
         changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
         if request.method == "POST":
             token, expected = request.POST.get("token", ""), request.session.pop(_CONFIRM_KEY, "")
@@ -107,8 +108,8 @@ class ActivationLettersMixin:
 class EmployeeLettersMixin(ActivationLettersMixin):
     letters_parameter = "pegawai"
 
-    def letter_people(self, ids):
-        chosen = Employee.objects.filter(pk__in=ids)
+    def letter_people(self, request, ids):
+        chosen = self.get_queryset(request).filter(pk__in=ids)
         eligible, skipped = activation.letter_candidates(chosen)
         return [], eligible, skipped
 
@@ -116,8 +117,8 @@ class EmployeeLettersMixin(ActivationLettersMixin):
 class UnitLettersMixin(ActivationLettersMixin):
     letters_parameter = "unit"
 
-    def letter_people(self, ids):
-        units = list(WorkUnit.objects.filter(pk__in=ids).order_by("path"))
+    def letter_people(self, request, ids):
+        units = list(self.get_queryset(request).filter(pk__in=ids).order_by("path"))
         return units, list(activation.unit_letter_candidates(units)), []
 
 

@@ -111,7 +111,8 @@ class AssessmentPeriodAdmin(SimpleHistoryAdmin):
         return ["year", "quarter", "opens_on", "closes_on", "personal_data_removed_at"]
 
     def has_delete_permission(self, request, obj=None):
-        return obj is None or obj.status == AssessmentPeriod.Status.PLANNED
+        # The user's permission first: without it (an office admin) nothing is deleted.
+        return super().has_delete_permission(request, obj) and (obj is None or obj.status == AssessmentPeriod.Status.PLANNED)
 
     # An old version of a period is for reading only. Restoring it ("Revert" on the history
     # page) would write back its status and timestamps too: an open period would become planned

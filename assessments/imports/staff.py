@@ -11,6 +11,7 @@ planned and written by `imports.supervisors`.
 import functools
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
-from .. import summaries
+from .. import permissions, summaries
 from ..models import Employee, WorkUnit
 from . import files, supervisors
 from .files import CREATE, UNCHANGED, UPDATE, Change, ImportResult, ImportSummary, Plan, PlanItem, RowError
@@ -57,13 +58,14 @@ NOTES = (
     ),
 )
 
-def read_staff(data: bytes, filename: str) -> ImportResult:
+def read_staff(data: bytes, filename: str, *, scope: Sequence[WorkUnit] | None = None) -> ImportResult:
     """Check a staff file (NIP, Nama, Jabatan, the unit, Email, supervisor relations) and plan
-    it; writes nothing."""
-    return files.read_result("staff", _read_staff, data, filename)
+    it; writes nothing. `scope`: an office admin's units (permissions.managed_units), None for
+    the whole organisation."""
+    return files.read_result("staff", functools.partial(_read_staff, scope=scope), data, filename)
 
 
-def _read_staff(data: bytes, filename: str) -> ImportResult:
+def _read_staff(data: bytes, filename: str, *, scope: Sequence[WorkUnit] | None) -> ImportResult:
     table = files.read_table(data, filename, STAFF_COLUMNS)
     names = files.header_names(STAFF_COLUMNS, table.headers)
     errors: list[RowError] = []
@@ -77,7 +79,7 @@ def _read_staff(data: bytes, filename: str) -> ImportResult:
             rows.append(row)
     rows = resolve_unit_names(rows, names=names, errors=errors)
     # A person whose row failed is still in the file: rows naming them as supervisor are not blamed for it.
-    plan = plan_staff(rows, headers=table.headers, also_in_file=set(first_row_of))
+    plan = plan_staff(rows, headers=table.headers, also_in_file=set(first_row_of), scope=scope)
     errors.extend(plan.errors)
     return ImportResult(
         "staff", errors=files.sorted_errors(errors, STAFF_COLUMNS, names), rows=rows, plan=plan, ignored_columns=table.ignored
@@ -95,7 +97,12 @@ def staff_field_labels() -> dict[str, str]:
 
 
 def plan_staff(
-    rows: Sequence[StaffRow], *, headers: Mapping[str, str] | None = None, lock: bool = False, also_in_file: Iterable[str] = ()
+    rows: Sequence[StaffRow],
+    *,
+    headers: Mapping[str, str] | None = None,
+    lock: bool = False,
+    also_in_file: Iterable[str] = (),
+    scope: Sequence[WorkUnit] | None = None,
 ) -> Plan:
     """Compare checked rows with the database: which employees are new, which change and how,
     and which supervisor assignments the file adds and removes (imports.supervisors).
@@ -104,6 +111,8 @@ def plan_staff(
     existing account of that name when it belongs to nobody yet. `lock` (inside the writing
     transaction) locks the matched employees, accounts and assignments until it ends.
     `also_in_file`: the NIPs of rows that failed their checks, which other rows may still name.
+    `scope`: an office admin's units, outside which a row changes nothing (`_Office.problem`),
+    and no head is added (`_Office.head_problems`).
     """
     names = files.header_names(STAFF_COLUMNS, headers)
     labels = staff_field_labels()
@@ -115,10 +124,13 @@ def plan_staff(
     def unit_codes() -> dict[int, str]:  # the old unit's code of a person who moves, for the preview
         return dict(WorkUnit.objects.values_list("pk", "code"))  # the unit table is small
 
+    office = _Office.of(scope)
     plan = Plan(unit_ids={code: unit.pk for code, unit in units.items()})
     for row in rows:
         unit, employee = units.get(row.unit_code), existing.get(row.nip)
-        if unit is None or not unit.is_active:
+        if office and (problem := office.problem(row, unit, employee or accounts.get(row.nip), names=names)):
+            outcome = problem
+        elif unit is None or not unit.is_active:
             outcome = RowError(row.row, names["unit_code"], _unit_problem(row.unit_code, unit))
         elif employee is None:
             outcome = _plan_newcomer(row, accounts.get(row.nip), names=names)
@@ -131,7 +143,73 @@ def plan_staff(
     heads = supervisors.plan_heads(rows, units=units, names=names, also_in_file=also_in_file, lock=lock)
     plan.heads_added, plan.heads_removed = heads.added, heads.removed
     plan.errors.extend(heads.errors)
+    if office:
+        plan.errors.extend(office.head_problems(heads.added, names=names))
     return plan
+
+
+@dataclass
+class _Office:
+    """An office admin's import: the ids of their units, and of the accounts whose e-mail address
+    they may not change (permissions.privileged_accounts)."""
+
+    units: set[int]
+    protected: set[int]
+
+    @classmethod
+    def of(cls, scope: Sequence[WorkUnit] | None) -> "_Office | None":
+        if scope is None:
+            return None
+        units = set(WorkUnit.objects.filter(permissions.units_q(list(scope))).values_list("pk", flat=True))
+        return cls(units=units, protected=set(permissions.privileged_accounts().values_list("pk", flat=True)))
+
+    def problem(self, row: StaffRow, unit: WorkUnit | None, target, *, names: Mapping[str, str]) -> RowError | None:
+        """A unit outside their units is as unknown as one that does not exist; a person working
+        outside them is not theirs to change; an account with more rights keeps its e-mail.
+        `target`: the employee of the NIP, else the login account of that name, else None."""
+        if unit is None or unit.pk not in self.units:
+            message = _("There is no work unit with the code “%(code)s” among the units you manage.") % {"code": row.unit_code}
+            return RowError(row.row, names["unit_code"], message)
+        if isinstance(target, Employee) and target.unit_id not in self.units:
+            message = _("The person with this NIP works in a unit outside the units you manage: ask the central HR office (Admin Kepegawaian) to move them.")
+            return RowError(row.row, names["nip"], message)
+        user = target.user if isinstance(target, Employee) else target
+        if user is not None and user.pk in self.protected:
+            if row.email and row.email.lower() != user.email.lower():
+                return RowError(row.row, names["email"], office_privileged_message())
+            if isinstance(target, Employee) and not target.is_active:  # the import would switch it on again
+                return RowError(row.row, names["nip"], office_privileged_message())
+        return None
+
+    def head_problems(self, added, *, names: Mapping[str, str]) -> list[RowError]:
+        """A head the file would add (imports.supervisors.Headship) to a unit outside their units
+        (the head of their top unit heads the unit above it), or a head with administrative
+        rights (themselves included): only the central HR office assigns those, since a head
+        reads the answers of the unit."""
+        if not added:
+            return []
+        rights = set(
+            Employee.objects.filter(nip__in=[head.nip for head in added], user__in=permissions.privileged_accounts(heads=False)).values_list("nip", flat=True)
+        )
+        problems = []
+        for head in added:
+            if head.unit.pk not in self.units:
+                message = _("%(name)s would head “%(unit)s”, a unit outside the units you manage: ask the central HR office (Admin Kepegawaian).")
+            elif head.nip in rights:
+                message = _("%(name)s has administrative rights: only the central HR office (Admin Kepegawaian) makes them head of “%(unit)s”.")
+            else:
+                continue
+            text = message % {"name": head.name, "unit": head.unit.name}
+            problems.extend(RowError(row, names["supervisor_nip"] if "supervisor_nip" in names else names["nip"], text) for row in head.rows)
+        return problems
+
+
+def office_privileged_message() -> str:
+    """Why an office admin may not change this account's e-mail address or switch it off."""
+    return _(
+        "This person's account has more rights than their own data (an administrator, a head of unit or the internal "
+        "assessment team): only the central HR office (Admin Kepegawaian) changes its e-mail address or switches it on or off."
+    )
 
 
 def _units_by_code(codes: Sequence[str]) -> dict[str, WorkUnit]:
@@ -246,20 +324,21 @@ def _update_rows(model, objs: Sequence, fields: Sequence[str]) -> None:
         )
 
 
-def staff_import(*, rows: Sequence[StaffRow], actor) -> ImportSummary:
+def staff_import(*, rows: Sequence[StaffRow], actor, scope: Sequence[WorkUnit] | None = None) -> ImportSummary:
     """Create and update staff from checked import rows, all or nothing.
 
     Staff are matched by NIP; new ones get a login account named after their NIP with an
     unusable password (they choose one through "Lupa kata sandi", or with an activation letter).
     Staff not in `rows` are left alone. The supervisor assignments the rows imply are added and
     removed in the same transaction. Every created or changed employee and assignment gets a
-    history record naming `actor`.
+    history record naming `actor`. `scope`: an office admin's units (the rows were checked
+    against them, and are again).
     Raises ServiceError, and writes nothing, when a row no longer fits the database.
     """
     User = get_user_model()
     try:
         with transaction.atomic():
-            plan = plan_staff(rows, lock=True)
+            plan = plan_staff(rows, lock=True, scope=scope)
             if plan.errors:
                 raise files.import_refused(plan)
             new_employees, new_users, linked_users = _newcomers(plan)

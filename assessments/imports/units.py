@@ -1,6 +1,7 @@
 """The work-unit import: check a file's rows (Kode, Nama, Kode Induk), plan them against the
 unit tree (parents first, no loops), and write them, all or nothing."""
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -39,12 +40,13 @@ class UnitRow:
     parent_code: str  # "": a root
 
 
-def read_units(data: bytes, filename: str) -> ImportResult:
-    """Check a work-unit file (Kode, Nama, Kode Induk) and plan it; writes nothing."""
-    return files.read_result("units", _read_units, data, filename)
+def read_units(data: bytes, filename: str, *, scope: Sequence[WorkUnit] | None = None) -> ImportResult:
+    """Check a work-unit file (Kode, Nama, Kode Induk) and plan it; writes nothing.
+    `scope`: an office admin's units (permissions.managed_units), None for the whole organisation."""
+    return files.read_result("units", functools.partial(_read_units, scope=scope), data, filename)
 
 
-def _read_units(data: bytes, filename: str) -> ImportResult:
+def _read_units(data: bytes, filename: str, *, scope: Sequence[WorkUnit] | None) -> ImportResult:
     table = files.read_table(data, filename, UNIT_COLUMNS)
     names = files.header_names(UNIT_COLUMNS, table.headers)
     code_field = WorkUnit._meta.get_field("code")
@@ -79,16 +81,23 @@ def _read_units(data: bytes, filename: str) -> ImportResult:
         else:
             rows.append(UnitRow(number, code, name, parent_code))
     # A unit whose row failed is still "defined in the file": its children are not blamed for it.
-    plan = plan_units(rows, headers=table.headers, also_defined=set(first_row_of))
+    plan = plan_units(rows, headers=table.headers, also_defined=set(first_row_of), scope=scope)
     errors.extend(plan.errors)
     return ImportResult("units", errors=files.sorted_errors(errors, UNIT_COLUMNS, names), rows=rows, plan=plan)
 
 
-def plan_units(rows: Sequence[UnitRow], *, headers: Mapping[str, str] | None = None, also_defined: Iterable[str] = ()) -> Plan:
+def plan_units(
+    rows: Sequence[UnitRow],
+    *,
+    headers: Mapping[str, str] | None = None,
+    also_defined: Iterable[str] = (),
+    scope: Sequence[WorkUnit] | None = None,
+) -> Plan:
     """Compare checked rows with the unit tree: new units, renamed ones and moved ones.
 
     Items come parents first, so that writing them in order always finds the parent in place;
-    parents may be defined anywhere in the file or already exist.
+    parents may be defined anywhere in the file or already exist. `scope`: an office admin's
+    units, which the file may change and place units below only (`_office_errors`).
     """
     names = files.header_names(UNIT_COLUMNS, headers)
     units = {unit.code: unit for unit in WorkUnit.objects.only("id", "code", "name", "path", "depth", "is_active")}
@@ -100,6 +109,8 @@ def plan_units(rows: Sequence[UnitRow], *, headers: Mapping[str, str] | None = N
     plan = Plan()
     bad = _unknown_parents(rows, set(units) | set(in_file) | set(also_defined), names, plan.errors)
     depth = _depths(rows, parent_of, in_file, names, bad, plan.errors)
+    if scope is not None and not plan.errors:
+        _office_errors(rows, units, stored_parent, scope, names, plan.errors)
     if plan.errors:
         return plan
     for row in sorted(rows, key=lambda row: (depth[row.code], row.row)):
@@ -153,6 +164,37 @@ def _depths(
     return depth
 
 
+def _office_errors(
+    rows: Sequence[UnitRow], units: Mapping[str, WorkUnit], stored_parent: Mapping[str, str], scope: Sequence[WorkUnit], names: Mapping[str, str], errors: list[RowError]
+) -> None:
+    """Add an error for each row that an office admin (`scope`: their units) may not write: one
+    of a stored unit outside their units, or one that puts a unit (new, or moved) anywhere but
+    below one of them (directly, or through units of the file that land there)."""
+    in_file = {row.code: row for row in rows}
+
+    def theirs(code: str) -> bool:
+        unit = units.get(code)
+        return unit is not None and any(unit.is_within(top) for top in scope)
+
+    def placed(row: UnitRow) -> bool:  # new, or given another parent
+        return row.code not in units or row.parent_code != stored_parent[row.code]
+
+    @functools.cache
+    def lands_inside(code: str) -> bool:  # would the unit `code` lie in their units after the import?
+        row = in_file.get(code)
+        if row is not None and placed(row):
+            return bool(row.parent_code) and lands_inside(row.parent_code)
+        return theirs(code)
+
+    for row in rows:
+        if row.code in units and not theirs(row.code):
+            message = _("The unit “%(code)s” is not one of the units you manage.") % {"code": row.code}
+            errors.append(RowError(row.row, names["code"], message))
+        elif placed(row) and not (row.parent_code and lands_inside(row.parent_code)):
+            message = _("Kode Induk must be one of the units you manage, or a unit below them.")
+            errors.append(RowError(row.row, names["parent_code"], message))
+
+
 def _loop_errors(loop: list[str], in_file: Mapping[str, UnitRow], names: Mapping[str, str], bad: set[str], errors: list[RowError]) -> None:
     text = " → ".join([*loop, loop[0]])
     for member in loop:
@@ -174,17 +216,18 @@ def _plan_unit(row: UnitRow, unit: WorkUnit | None, stored_parent: Mapping[str, 
     return PlanItem(row, UPDATE if changes else UNCHANGED, changes, target=unit)
 
 
-def units_import(*, rows: Sequence[UnitRow], actor) -> ImportSummary:
+def units_import(*, rows: Sequence[UnitRow], actor, scope: Sequence[WorkUnit] | None = None) -> ImportSummary:
     """Create, rename and move work units from checked import rows, all or nothing.
 
     New units go under their parent (the plan orders parents first, wherever they stand in the
     file); an existing unit whose parent code differs moves, with everything below it. Units
-    not in `rows` stay as they are. Raises ServiceError, and writes nothing, when a row no
+    not in `rows` stay as they are. `scope`: an office admin's units (the rows were checked
+    against them, and are again). Raises ServiceError, and writes nothing, when a row no
     longer fits the tree.
     """
     try:
         with transaction.atomic():
-            plan = plan_units(rows)
+            plan = plan_units(rows, scope=scope)
             if plan.errors:
                 raise files.import_refused(plan)
             units = {unit.code: unit for unit in (item.target for item in plan.items) if unit is not None}

@@ -146,13 +146,14 @@ def grade_label(code: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_change=False, verified=None, signals=None):
+def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_change=False, verified=None, signals=None, links=True):
     """The body rows of a roll-up table: direct sub-units of `top` (with a row for its own
     staff), or an indented tree below `top` (the whole organisation when None).
 
     With `verified` ({unit id: verification.VerifiedRollup}) two more cells, the verified
     index and the gap (flagged over VERIFICATION_GAP_FLAG); with `signals` ({unit id:
-    [credibility.Signal]}) a marker by the name of a unit with a credibility signal.
+    [credibility.Signal]}) a marker by the name of a unit with a credibility signal. Without
+    `links` the names are plain text (a reader who opens no unit dashboard: an office admin).
 
     Built in Python rather than with template tags: a province's tree has thousands of rows of
     a dozen cells each, and this is what keeps those pages within their time budget.
@@ -171,6 +172,8 @@ def rollup_rows(context, rows, pillars, period, top=None, indent=False, show_cha
         own = not indent and top is not None and row.key == top.path  # the unit's own staff
         if own:
             name = f"<em>{own_label}</em>"
+        elif not links:
+            name = escape(unit.name)
         else:
             name = f'<a href="{dashboard.replace("UNIT", escape(unit.code))}{query}">{escape(unit.name)}</a>'
         mean = row.index_mean

@@ -135,11 +135,11 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 @login_required
 def home(request):
-    """Send each role to its home page: admins to the organisation roll-up, the internal
-    assessment team to their queue, supervisors to their unit dashboard, staff to their
-    assessments."""
+    """Send each role to its home page: admins and office admins to the organisation roll-up
+    (an office admin's: their units), the internal assessment team to their queue, supervisors
+    to their unit dashboard, staff to their assessments."""
     user = request.user
-    if permissions.is_admin(user):
+    if permissions.is_admin(user) or permissions.is_office_admin(user):
         return redirect("assessments:organisation")
     if permissions.is_verifier(user):
         return redirect("assessments:verify_queue")

@@ -73,11 +73,11 @@ def _breadcrumb(user, tree: structure.PeriodTree, unit: WorkUnit) -> list[WorkUn
     return [u for u in [*tree.ancestors(unit), unit] if permissions.unit_in_scope(user, u, tree.period)]
 
 
-def unit_page(request, code: str) -> dict:
-    """The unit (in the user's scope, else 404) as it stood in the period asked for: a closed
-    period shows the organisation it was assessed in (structure.PeriodTree)."""
+def unit_page(request, code: str, get_unit=permissions.get_unit_for_user) -> dict:
+    """The unit (got through `get_unit`: in the user's scope, else 404) as it stood in the period
+    asked for: a closed period shows the organisation it was assessed in (structure.PeriodTree)."""
     periods, period, previous = _period_choice(request)
-    unit = permissions.get_unit_for_user(request.user, code, period)
+    unit = get_unit(request.user, code, period)
     tree = structure.PeriodTree(period)
     shown = tree.version_of(unit)
     return {
@@ -113,10 +113,10 @@ def unit_dashboard(request, code):
     return render(request, "assessments/unit_dashboard.html", dashboard_context(request, code))
 
 
-def dashboard_context(request, code: str) -> dict:
+def dashboard_context(request, code: str, get_unit=permissions.get_unit_for_user) -> dict:
     """Everything the unit dashboard shows (and its PDF report, reports.py): the unit's
     roll-up, pillars, grades, trend and weak spots, masked for this viewer (disclosure.py)."""
-    context = unit_page(request, code)
+    context = unit_page(request, code, get_unit)
     unit, period, previous, pillars = context["unit"], context["period"], context["previous_period"], context["pillars"]
     rollup = rollups.unit_rollup(unit=unit, period=period, previous=previous)
     organisation = rollups.unit_rollup(unit=None, period=period)
@@ -309,33 +309,41 @@ def bulk_approve(request, code):
     return redirect(back)
 
 
-# --- The organisation roll-up (Rekap Instansi), for admins -------------------------------------
+# --- The organisation roll-up (Rekap Instansi), for admins and office admins ----------------------
 
 
 def organisation_for_user(request) -> dict:
-    """What the Rekap Instansi and its export show, for admins only (else 403): the period
-    asked for (else the open or the latest), the period to compare with (else the one before),
-    the level to go down to (else the deepest), the units down to it in tree order, and the
+    """What the Rekap Instansi and its export show: for admins the whole organisation, for office
+    admins their own units and everything below them (permissions.managed_units; their figures
+    always under disclosure control, disclosure.py), for anyone else 403. The period asked for
+    (else the open or the latest), the period to compare with (else the one before), the level
+    to go down to (else the deepest), the units down to it in tree order (`tops`: the office
+    admin's units as they stood in the period, None for the whole organisation), and the
     period's pillars."""
-    if not permissions.is_admin(request.user):
+    tops = permissions.managed_units(request.user)
+    if tops is not None and not tops:
         raise PermissionDenied
     periods, period, previous = _period_choice(request)
     compare = next((p for p in periods if p.code == request.GET.get("banding") and p != period), previous)
     tree = structure.PeriodTree(period)
+    if tops is not None:
+        tops = [then for then in (tree.version_of(top) for top in tops) if then is not None]
     deepest = tree.deepest()
+    first = min((top.depth for top in tops), default=deepest) if tops is not None else 1
     try:
-        level = min(max(int(request.GET.get("tingkat", deepest)), 1), deepest)
+        level = min(max(int(request.GET.get("tingkat", deepest)), first), deepest)
     except ValueError:
         level = deepest
     return {
         "periods": periods,
         "period": period,
         "compare": compare,
-        "levels": range(1, deepest + 1),
+        "levels": range(first, deepest + 1),
         "level": level,
         "tree": tree,
+        "tops": tops,
         "structure_note": tree.differs_from_today(),
-        "units": tree.subtree_rows(None, level),
+        "units": tree.subtree_rows(None, level) if tops is None else tree.subtrees_rows(tops, level),
         "pillars": list(period.pillars.order_by("order")),
     }
 
@@ -343,14 +351,16 @@ def organisation_for_user(request) -> dict:
 @login_required
 @dashboard_reads
 def organisation(request):
-    """Every unit as an indented tree with its roll-up, compared with a second period."""
+    """Every unit (of an office admin: theirs) as an indented tree with its roll-up, compared
+    with a second period."""
     context = organisation_for_user(request)
     period, compare = context["period"], context["compare"]
     page = Paginator(context["units"], TREE_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = rollups.rollups_of(units=context["tree"].units(page.object_list), period=period, previous=compare)
-    total = rollups.unit_rollup(unit=None, period=period, previous=compare)
+    # The whole organisation's line for admins; an office admin's own units head their rows.
+    total = rollups.unit_rollup(unit=None, period=period, previous=compare) if context["tops"] is None else None
     # A confidential period: the admin too sees group figures only (disclosure.py).
-    disclosure.mask(request.user, [*rows, total], [period, compare])
+    disclosure.mask(request.user, [*rows, *([total] if total else [])], [period, compare])
     context |= {
         "rows": rows,
         "verified": disclosure.verified_figures(request.user, period, [r.unit for r in rows]),
@@ -358,6 +368,8 @@ def organisation(request):
         "page": page,
         "query": query_without_page(request),
         "total": total,
+        # Unit names link to the unit dashboards, which an office admin does not open.
+        "unit_links": context["tops"] is None,
         "privacy_min": settings.PRIVACY_MIN_GROUP,
         "gap_points": settings.VERIFICATION_GAP_FLAG,
     }

@@ -1,6 +1,7 @@
 """CSV and XLSX downloads of the dashboards' tables: a unit's sub-units and staff, and the
 organisation roll-up (Rekap Instansi). The header row is Indonesian whatever the UI language;
-the unit's access comes from `permissions.get_unit_for_user`, the organisation's is admins'."""
+the unit's access comes from `permissions.get_unit_for_user`, the organisation's is admins'
+(and office admins', for their own units: `organisation_for_user`)."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseNotAllowed
@@ -106,13 +107,14 @@ def _staff_line(employee) -> list:
 @login_required
 def organisation_export(request):
     """The Rekap Instansi as XLSX, with the page's filters (period, comparison, level), made in
-    the background: admins only (organisation_for_user checks it now, the job again)."""
+    the background: admins and office admins only (organisation_for_user checks it now, the
+    job again, with the starter's own units)."""
     return organisation_job(request, Job.Kind.REKAP_XLSX, lambda choice: {"query": request.POST.get("query", "")[:500]})
 
 
 def organisation_job(request, kind: str, params_of):
     """Start a background job over the organisation from a button of the Rekap Instansi: admins
-    only (organisation_for_user answers 403 to anyone else, before the 405 of a GET);
+    and office admins only (organisation_for_user answers 403 to anyone else, before the 405 of a GET);
     `params_of(the page's choice)` gives the job's parameters. Then to the job's page."""
     choice = organisation_for_user(request)
     if request.method != "POST":

@@ -20,6 +20,7 @@ from assessments.models import (
     AssessmentState,
     Employee,
     Indicator,
+    OfficeAdminAssignment,
     Pillar,
     Rating,
     SupervisorAssignment,
@@ -91,9 +92,11 @@ TREE = (
 WEIGHTED_PILLARS = {"AK": Decimal("1.5")}
 WEIGHTED_INDICATORS = {"AK-3": Decimal("3")}
 
-# The demo logins of the README: `atasan` heads DUKCAPIL; `pegawai` works two levels below it.
+# The demo logins of the README: `atasan` heads DUKCAPIL; `pegawai` works two levels below it;
+# `adminopd` administers DUKCAPIL's units and staff (Admin OPD).
 ATASAN_UNIT = "DUKCAPIL"
 PEGAWAI_UNIT = "DUKCAPIL-PDP-IDN"
+ADMINOPD_UNIT = "DUKCAPIL"
 
 
 @contextmanager
@@ -176,7 +179,7 @@ class Command(BaseCommand):
             self._load()
         self.stdout.write(self.style.SUCCESS(
             f"Demo loaded: {WorkUnit.objects.count()} units, {Employee.objects.count()} staff, "
-            f"{AssessmentPeriod.objects.count()} periods. Logins: admin, atasan, pegawai, penilai (password {DEMO_PASSWORD})."
+            f"{AssessmentPeriod.objects.count()} periods. Logins: admin, atasan, pegawai, penilai, adminopd (password {DEMO_PASSWORD})."
         ))
 
     def _load(self):
@@ -225,6 +228,10 @@ class Command(BaseCommand):
         penilai = User.objects.create_user("penilai", "penilai@demo.kemendagri.go.id", DEMO_PASSWORD, first_name="Tim Penilai Internal")
         penilai.groups.add(Group.objects.get_or_create(name=permissions.VERIFIER_GROUP)[0])
         VerifierAssignment.objects.create(user=penilai, unit=units[ROOT_CODE])
+        # An office admin (Admin OPD) of one echelon-I unit: its units and staff, its Rekap.
+        adminopd = User.objects.create_user("adminopd", "adminopd@demo.kemendagri.go.id", DEMO_PASSWORD, first_name="Admin OPD Dukcapil")
+        adminopd.groups.add(Group.objects.get_or_create(name=permissions.OFFICE_ADMIN_GROUP)[0])
+        OfficeAdminAssignment.objects.create(user=adminopd, unit=units[ADMINOPD_UNIT])
 
         self._assessments(rng, units, employees, heads, pegawai)
         self._verifications(rng, penilai)
