@@ -14,6 +14,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.template.loader import get_template
+from django.utils import translation
+from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -162,6 +164,7 @@ class IndicatorBlock(LayoutObject):
     """Crispy layout object: one indicator with its rubric, the 1-5 choice, note and evidence."""
 
     template = "assessments/_indicator.html"
+    head_template = "assessments/_indicator_head.html"
     choices = [str(value) for value in range(RATING_MIN, RATING_MAX + 1)]
 
     def __init__(self, indicator: PeriodIndicator):
@@ -179,6 +182,17 @@ class IndicatorBlock(LayoutObject):
             )
         )
 
+    def head(self) -> str:
+        """The statement, guidance and rubric: the same for everyone, so rendered once per
+        indicator and language and kept on the indicator, which the per-process questionnaire of
+        an opened period (models.QUESTIONNAIRES) keeps with it: a page shows 26 of them."""
+        key = f"_head_html_{translation.get_language()}"
+        cached = getattr(self.indicator, key, None)
+        if cached is None:
+            cached = get_template(self.head_template).render({"indicator": self.indicator})
+            setattr(self.indicator, key, cached)
+        return mark_safe(cached)  # noqa: S308 - rendered by the template engine, escaped there
+
     def render(self, form, context, template_pack=None, **kwargs):
         pk = self.indicator.pk
         stored = form.stored.get(pk)
@@ -191,6 +205,8 @@ class IndicatorBlock(LayoutObject):
         return get_template(self.template).render(
             {
                 "indicator": self.indicator,
+                "pk": str(pk),  # as text: an integer would go through number formatting ~10 times an indicator
+                "head": self.head(),
                 "radios": self.radios(pk, value, form.read_only),
                 "value": value,
                 "note_value": note,
@@ -220,7 +236,7 @@ class AssessmentForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
     def __init__(self, *args, questionnaire: list[PeriodPillar], stored: dict[int, Rating], version: int,
-                 read_only: bool = False, require_complete: bool = False, **kwargs):
+                 read_only: bool = False, require_complete: bool = False, with_files: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.questionnaire = questionnaire
         self.stored = stored
@@ -246,11 +262,12 @@ class AssessmentForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
                 initial=rating.note if rating else "",
             )
-            self.fields[f"evidence_{pk}"] = EvidenceField(
-                label=_("Supporting evidence (PDF, JPEG or PNG)"),
-                required=False,
-                widget=forms.FileInput(attrs={"class": "form-control form-control-sm", "accept": ".pdf,.jpg,.jpeg,.png"}),
-            )
+            if with_files:  # autosave (with_files=False) never carries a file: 26 fields less to build
+                self.fields[f"evidence_{pk}"] = EvidenceField(
+                    label=_("Supporting evidence (PDF, JPEG or PNG)"),
+                    required=False,
+                    widget=forms.FileInput(attrs={"class": "form-control form-control-sm", "accept": ".pdf,.jpg,.jpeg,.png"}),
+                )
             self.fields[f"clear_evidence_{pk}"] = forms.BooleanField(label=_("Remove the file"), required=False)
         if read_only:
             for form_field in self.fields.values():
@@ -266,10 +283,14 @@ class AssessmentForm(forms.Form):
             "evidence_label": _("Supporting evidence (PDF, JPEG or PNG)"),
             "answered_label": _("answered"),
         }
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
-        self.helper.layout = Layout(
+
+    @cached_property
+    def helper(self) -> FormHelper:
+        """The page's layout (crispy): built only when the form is rendered, not for a save."""
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        helper.layout = Layout(
             *[
                 Div(
                     PillarHeading(pillar),
@@ -277,9 +298,10 @@ class AssessmentForm(forms.Form):
                     css_class="pillar-section mb-4",
                     css_id=f"pilar-{pillar.pk}",
                 )
-                for pillar in questionnaire
+                for pillar in self.questionnaire
             ]
         )
+        return helper
 
     def clean(self):
         cleaned = super().clean()

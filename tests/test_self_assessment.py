@@ -1,6 +1,7 @@
 """Staff: my assessments, the questionnaire, drafts, submission and its confirmation."""
 
 import datetime
+import re
 
 import pytest
 from django.core import mail
@@ -343,3 +344,19 @@ def test_once_the_admin_closes_the_period_its_assessments_are_final(staff_client
         services.assessment_return(assessment=assessment, reviewer=cast.supervisor.user, note="Perbaiki")
     assert refused.value.code == "period_closed"
     assert SelfAssessment.objects.get(pk=assessment.pk).state == "submitted"
+
+
+def test_each_language_gets_the_indicators_in_its_own_words_one_after_the_other(staff_client, period):
+    """The statement, guidance and rubric of an indicator are rendered once per language and kept
+    (forms.IndicatorBlock.head): a page in English after one in Indonesian, in the same process,
+    shows the English words, and the Indonesian page again its own."""
+    first = indicators(period)[0]
+    assert first.statement_en and first.statement_en != first.statement
+    pages = {}
+    for language in ("id", "en", "id"):
+        staff_client.cookies["django_language"] = language
+        pages.setdefault(language, []).append(staff_client.get(url(period)).content.decode())
+    assert all(first.statement in page and first.statement_en not in page for page in pages["id"])
+    assert first.statement_en in pages["en"][0] and first.statement not in pages["en"][0]
+    without_token = [re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", page) for page in pages["id"]]
+    assert without_token[0] == without_token[1]

@@ -85,11 +85,12 @@ def my_assessments(request):
     )
 
 
-def _form_for(request, *, period, assessment, data=None, files=None, require_complete=False):
+def _form_for(request, *, period, assessment, data=None, files=None, require_complete=False, with_files=True):
     stored = {r.indicator_id: r for r in assessment.ratings.all()} if assessment else {}
     return AssessmentForm(
         data,
         files,
+        with_files=with_files,
         questionnaire=period.questionnaire(),
         stored=stored,
         version=assessment.version if assessment else 0,
@@ -131,7 +132,8 @@ class _Saved:
 
 def _save_posted(request, employee, period, assessment, *, files=None) -> _Saved:
     """Save the answers posted to the form or to autosave (one implementation for both)."""
-    form = _form_for(request, period=period, assessment=assessment, data=request.POST, files=files)
+    # Autosave (files=None) carries no file: its form has no file fields to build.
+    form = _form_for(request, period=period, assessment=assessment, data=request.POST, files=files, with_files=files is not None)
     if form.read_only:
         return _Saved(form, assessment, 409, services.editability_message(assessment, period))
     if not form.is_valid():

@@ -49,6 +49,8 @@
     saving = true;
     var data = new FormData(form);
     form.querySelectorAll("input[type=file]").forEach(function (input) { data.delete(input.name); });
+    // Without files, sent as a plain form (urlencoded): cheaper for the server to read than multipart.
+    data = new URLSearchParams(data);
     data.delete("action");
     show(form.dataset.msgSaving, false);
     fetch(form.dataset.autosaveUrl, {
