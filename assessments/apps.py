@@ -4,6 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AssessmentsConfig(AppConfig):
+    # The config "assessments" in INSTALLED_APPS gets: with several AppConfig classes in this
+    # module Django would otherwise fall back to a bare one named "Assessments".
+    default = True
     name = "assessments"
     verbose_name = _("Integrity self-assessment")
     default_auto_field = "django.db.models.BigAutoField"

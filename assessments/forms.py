@@ -18,6 +18,7 @@ from django.utils import translation
 from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from . import activation, sso
 from .models import PeriodIndicator, PeriodPillar, Rating
@@ -384,7 +385,11 @@ class TwoFactorCodeForm(forms.Form):
 
     error_messages = {
         "invalid": _("This code is not right (or has been used already). Check the code in your app and try again."),
-        "throttled": _("Too many wrong codes in a row. Wait %(seconds)s seconds, then type the newest code."),
+        "throttled": ngettext_lazy(
+            "Too many wrong codes in a row. Wait %(seconds)s second, then type the newest code.",
+            "Too many wrong codes in a row. Wait %(seconds)s seconds, then type the newest code.",
+            "seconds",
+        ),
     }
 
     code = forms.CharField(

@@ -56,6 +56,14 @@ class NewOfficeUnitForm(OfficeUnitForm):
         return super().save(commit=False)
 
 
+class LevelFilter(admin.AllValuesFieldListFilter):
+    """treebeard's `depth` under a translated title (the field has no verbose name)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = gettext_lazy("level")
+
+
 @admin.register(WorkUnit)
 class WorkUnitAdmin(OfficeScoped, UnitLettersMixin, ReorganiseAdminMixin, ImportAdminMixin, TreeAdmin, SimpleHistoryAdmin):
     import_kind = "units"
@@ -64,10 +72,14 @@ class WorkUnitAdmin(OfficeScoped, UnitLettersMixin, ReorganiseAdminMixin, Import
     # One way to deactivate a unit: the list's activate and retire actions (set_active, with
     # the history), not a second checkbox on this page.
     readonly_fields = ["is_active"]
-    list_display = ["name", "code", "depth", "is_active"]
-    list_filter = ["is_active", "depth"]
+    list_display = ["name", "code", "level", "is_active"]
+    list_filter = ["is_active", ("depth", LevelFilter)]
     search_fields = ["code", "name"]
     actions = [activate, retire]
+
+    @admin.display(description=gettext_lazy("level"), ordering="depth")
+    def level(self, unit: WorkUnit) -> int:
+        return unit.depth
 
     def get_form(self, request, obj=None, **kwargs):
         if permissions.managed_units(request.user) is None:
