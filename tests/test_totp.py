@@ -237,6 +237,20 @@ def test_the_internal_assessment_team_needs_it_too(client, cast, required):
     assert client.get("/tim-penilai/").status_code == 200
 
 
+def test_office_admins_need_it_too(client, cast, period, required):
+    """An office admin (Admin OPD) manages people's accounts in their units: the administration
+    and their Rekap wait for the second factor."""
+    from .test_admin_access import office_admin
+
+    user = office_admin(cast)
+    assert permissions.needs_second_factor(user)
+    assert log_in(client, user.username)
+    assert sent_to(client.get("/admin/")) == (ENROL, "/admin/")
+    assert sent_to(client.get("/rekap/")) == (ENROL, "/rekap/")
+    enrol(client)
+    assert client.get("/admin/").status_code == 200 and client.get("/rekap/").status_code == 200
+
+
 def test_when_not_required_the_admin_is_not_forced_but_can_enrol(client, cast, period, settings):
     settings.TWO_FACTOR_REQUIRED = False
     assert log_in(client, "admin")
