@@ -38,7 +38,7 @@ messages: install
 demo: messages
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
-	@echo "Open http://127.0.0.1:8000 and log in as admin, atasan or pegawai (password asn-demo-2026)."
+	@echo "Open http://127.0.0.1:8000 and log in as admin, atasan, pegawai, penilai or adminopd (password asn-demo-2026)."
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 serve: messages
