@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from . import permissions
 from .errors import ServiceError
 from .models import ActivationCode, Employee, WorkUnit
 
@@ -92,10 +93,7 @@ def _skip_reason(employee: Employee) -> str:
 def unit_letter_candidates(units: Sequence[WorkUnit]) -> QuerySet:
     """The staff of these units and everything below them who get a letter: without an e-mail
     address, never logged in (LETTER_ELIGIBLE)."""
-    within = Q(pk=None)
-    for unit in units:
-        within |= unit.subtree_q("unit")
-    return Employee.objects.filter(within).filter(LETTER_ELIGIBLE).select_related("user", "unit").order_by("unit__path", "full_name", "nip")
+    return Employee.objects.filter(permissions.units_q(list(units), "unit")).filter(LETTER_ELIGIBLE).select_related("user", "unit").order_by("unit__path", "full_name", "nip")
 
 
 def activation_letters_issue(*, employees: Sequence[Employee], actor) -> list[Letter]:

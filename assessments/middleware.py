@@ -8,15 +8,14 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import redirect, resolve_url
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from .context_processors import session_roles
-from .two_factor import totp_device_of
+from .two_factor import page_with_next, totp_device_of
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +120,7 @@ def two_factor_page(request) -> str:
     """Where someone who owes a second factor goes from this request, `next` kept: the code
     page, or the enrolment page while they have no authenticator app yet."""
     name = "assessments:two_factor_verify" if totp_device_of(request.user) else "assessments:two_factor_enrol"
-    return f"{resolve_url(name)}?{urlencode({'next': request.get_full_path()})}"
+    return page_with_next(name, request.get_full_path())
 
 
 class TwoFactorMiddleware:

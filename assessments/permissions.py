@@ -56,17 +56,24 @@ def _outermost(units) -> list[WorkUnit]:
     return outermost
 
 
+def _assigned_units(user, group: str, assigned: str) -> list[WorkUnit]:
+    """The units assigned to `user` through the relation `assigned` (with everything below),
+    outermost first, for a member of `group`; none for anyone else (cached on the user)."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    cache = user.__dict__.setdefault("_assigned_units_cache", {})
+    if group not in cache:
+        units = []
+        if user.groups.filter(name=group).exists():
+            units = _outermost(WorkUnit.objects.filter(**{f"{assigned}__user": user}).order_by("path"))
+        cache[group] = units
+    return cache[group]
+
+
 def verifier_units(user) -> list[WorkUnit]:
     """The units whose assessments (with everything below) a member of the internal
     assessment team verifies, outermost first; none for anyone outside the group (cached)."""
-    if not user.is_authenticated or not user.is_active:
-        return []
-    if not hasattr(user, "_verifier_units_cache"):
-        units = []
-        if user.groups.filter(name=VERIFIER_GROUP).exists():
-            units = _outermost(WorkUnit.objects.filter(verifiers__user=user).order_by("path"))
-        user._verifier_units_cache = units
-    return user._verifier_units_cache
+    return _assigned_units(user, VERIFIER_GROUP, "verifiers")
 
 
 def is_verifier(user) -> bool:
@@ -77,14 +84,7 @@ def office_units(user) -> list[WorkUnit]:
     """The units whose units and staff (with everything below) an office admin manages in the
     administration and sees in the Rekap, outermost first; none for anyone outside the group
     "Admin OPD" (cached on the user object)."""
-    if not user.is_authenticated or not user.is_active:
-        return []
-    if not hasattr(user, "_office_units_cache"):
-        units = []
-        if user.groups.filter(name=OFFICE_ADMIN_GROUP).exists():
-            units = _outermost(WorkUnit.objects.filter(office_admins__user=user).order_by("path"))
-        user._office_units_cache = units
-    return user._office_units_cache
+    return _assigned_units(user, OFFICE_ADMIN_GROUP, "office_admins")
 
 
 def is_office_admin(user) -> bool:
@@ -211,9 +211,7 @@ def _in_scope_q(user, prefix: str, period: AssessmentPeriod | None = None) -> Q:
                 then |= Q(path__startswith=path)
             units |= Q(**{f"{prefix}unit_id__in": PeriodUnit.objects.filter(then, period=period).values("unit_id")})
         return units
-    for top in headed_units(user):
-        units |= top.subtree_q(f"{prefix}unit")
-    return units
+    return units | units_q(headed_units(user), f"{prefix}unit")
 
 
 def _reviewed_q(user, prefix: str, period: AssessmentPeriod | None) -> Q:

@@ -14,7 +14,9 @@ import django_otp
 import qrcode
 import qrcode.image.svg
 from django.db import transaction
+from django.shortcuts import resolve_url
 from django.utils import timezone
+from django.utils.http import urlencode
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -35,6 +37,11 @@ class CodeRefused(Exception):
         super().__init__(code)
         self.code = code
         self.wait_seconds = wait_seconds
+
+
+def page_with_next(name: str, next_url: str) -> str:
+    """The address of the two-factor page `name` that sends on to `next_url` once done."""
+    return f"{resolve_url(name)}?{urlencode({'next': next_url})}"
 
 
 def totp_device_of(user) -> TOTPDevice | None:

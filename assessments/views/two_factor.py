@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -24,10 +23,6 @@ def _user_with_second_factor(request):
     if not permissions.needs_second_factor(request.user):
         raise Http404
     return request.user
-
-
-def _with_next(name: str, next_url: str) -> str:
-    return f"{resolve_url(name)}?{urlencode({'next': next_url})}"
 
 
 def _next(request) -> str:
@@ -73,7 +68,7 @@ def two_factor_enrol(request):
     user = _user_with_second_factor(request)
     next_url = _next(request)
     if two_factor.totp_device_of(user) is not None:
-        return redirect("assessments:two_factor" if user.is_verified() else _with_next("assessments:two_factor_verify", next_url))
+        return redirect("assessments:two_factor" if user.is_verified() else two_factor.page_with_next("assessments:two_factor_verify", next_url))
     device = two_factor.enrolment_device(user)
     form = _code_form(request)
     if form.is_valid():
@@ -104,7 +99,7 @@ def two_factor_verify(request):
     if user.is_verified():
         return redirect(next_url)
     if two_factor.totp_device_of(user) is None:
-        return redirect(_with_next("assessments:two_factor_enrol", next_url))
+        return redirect(two_factor.page_with_next("assessments:two_factor_enrol", next_url))
     form = _code_form(request)
     if form.is_valid():
         try:
@@ -128,7 +123,7 @@ def two_factor_recovery(request):
     if two_factor.totp_device_of(user) is None:
         return redirect("assessments:two_factor_enrol")
     if not user.is_verified():
-        return redirect(_with_next("assessments:two_factor_verify", request.get_full_path()))
+        return redirect(two_factor.page_with_next("assessments:two_factor_verify", request.get_full_path()))
     if request.method == "POST":
         return _recovery_codes_page(request, two_factor.recovery_codes_replace(user=user), resolve_url("assessments:two_factor"))
     return render(

@@ -33,10 +33,7 @@ def queue_scope(user) -> Q:
     """The verifications whose assessment's unit lies in the user's scope (admins: all)."""
     if permissions.is_admin(user):
         return Q()
-    scope = Q(pk=None)
-    for top in permissions.verifier_units(user):
-        scope |= top.subtree_q("unit")
-    return scope & ~Q(assessment__employee__user=user)
+    return permissions.units_q(permissions.verifier_units(user), "unit") & ~Q(assessment__employee__user=user)
 
 
 def get_verification_for_user(user, pk: int) -> Verification:
