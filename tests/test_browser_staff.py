@@ -42,7 +42,9 @@ def test_pegawai_answers_half_reloads_finishes_submits_and_sees_the_chart(live_s
     assert page.locator("#answered").inner_text() == str(half)
     assert page.evaluate("document.activeElement && document.activeElement.name") is not None
     saved = SelfAssessment.objects.get(employee__user__username="pegawai", state="draft")
-    page.wait_for_function("document.querySelector('#autosave-status').textContent.length > 0")
+    # Waited for with a selector, not a JavaScript predicate: the page's CSP forbids the eval
+    # that Playwright's polling of a predicate needs (it failed once a wait was not instant).
+    page.wait_for_selector("#autosave-status:not(:empty)")
     assert Rating.objects.filter(assessment=saved, score=4).count() == half
 
     page.reload()
@@ -52,7 +54,7 @@ def test_pegawai_answers_half_reloads_finishes_submits_and_sees_the_chart(live_s
     page.wait_for_selector("#belum-lengkap")
     assert f"{total - half} belum dijawab" in page.locator("#belum-lengkap h2").inner_text()
     assert page.locator("#belum-lengkap li").count() == total - half
-    page.wait_for_function("document.activeElement && document.activeElement.closest('#belum-lengkap') !== null")
+    page.wait_for_selector("#belum-lengkap :focus")
     first_missing = page.locator("#belum-lengkap a").first.get_attribute("href")
     assert first_missing == "#" + boxes.nth(half).get_attribute("id")
     assert_accessible(page)
