@@ -223,6 +223,20 @@ def test_after_submit_the_assessment_is_read_only(staff_client, cast, period):
     assert set(Rating.objects.filter(assessment=assessment).values_list("score", flat=True)) == {4}
 
 
+def test_a_complete_submit_saves_and_goes_to_the_confirmation_in_a_constant_number_of_queries(
+    staff_client, cast, period, django_assert_num_queries
+):
+    staff_client.get(url(period))  # warm the session
+    # session, user, employee, period, assessment; the save that makes the draft (11, with the
+    # test's savepoints: the draft made and locked, its ratings read and written, the version,
+    # the log); the moment the form was opened; the completeness check (the ratings, once);
+    # the session written (3). The form is built once: the second one, which marks what is
+    # missing, only when something is.
+    with django_assert_num_queries(21):
+        response = staff_client.post(url(period), form_data(period, score=4, action="submit"))
+    assert response.status_code == 302 and response["Location"] == url(period, "kirim")
+
+
 def test_submit_needs_every_answer_and_keeps_the_draft(staff_client, cast, period):
     data = form_data(period, score=4, action="submit")
     missing = indicators(period)[3]

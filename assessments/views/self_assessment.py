@@ -213,10 +213,13 @@ def assessment_form(request, period_code):
         return _render_form(request, period, assessment, saved.form, status=saved.status)
     assessment = saved.assessment
     if request.POST.get("action") == "submit":
-        check = _form_for(
-            request, period=period, assessment=assessment, data=_with_version(request.POST, assessment.version), require_complete=True
-        )
-        if not check.is_valid():
+        # The rule is services.assessment_check_complete, on what was just saved; the form is
+        # built a second time (to mark what is missing) only when something is.
+        if services.assessment_check_complete(assessment=assessment):
+            check = _form_for(
+                request, period=period, assessment=assessment, data=_with_version(request.POST, assessment.version), require_complete=True
+            )
+            check.is_valid()
             messages.warning(request, _("Your draft is saved. Complete the marked answers before submitting."))
             return _render_form(request, period, assessment, check, status=400)
         return redirect("assessments:confirm", period.code)
