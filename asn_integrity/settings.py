@@ -347,6 +347,8 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "asn-integrity@localhost")
+if env("EMAIL_FILE_PATH"):  # the folder of the file backend (scripts/smoke_worker.py reads the e-mails there)
+    EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 

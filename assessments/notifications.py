@@ -1,10 +1,13 @@
 """E-mails about assessments. Sent after the transaction commits, never inside it; a mail
-server that is down is logged and does not undo the change."""
+server that is down is logged and does not undo the change. The e-mails about one assessment
+go through the task queue (`send_after_commit`): the worker sends them, so that no request waits
+for the mail server."""
 
 import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -89,3 +92,39 @@ def staff_reminded(*, period, employees) -> None:
     for employee in employees:
         context = {"employee": employee, "period": period, "days": max(period.days_left(), 1), "link": link}
         _send("assessments/email/reminder_subject.txt", "assessments/email/reminder.txt", context, [employee.user.email])
+
+
+# The e-mails about one assessment, by the name the task queue carries.
+ABOUT_AN_ASSESSMENT = {
+    "submitted": assessment_submitted,
+    "returned": assessment_returned,
+    "approved": assessment_approved,
+    "evidence_requested": evidence_requested,
+}
+
+
+def send_after_commit(kind: str, assessment: SelfAssessment) -> None:
+    """Send the e-mail `kind` about `assessment` once the transaction commits: handed to the
+    worker (tasks.assessment_mail) when there is one (CELERY_BROKER_URL), sent in this process
+    otherwise (the demo, the tests). A broker that does not answer costs the e-mail's delay, not
+    the request: it is then sent from here."""
+    from . import tasks  # tasks imports the modules that import this one
+
+    def send():
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            ABOUT_AN_ASSESSMENT[kind](assessment)
+            return
+        try:
+            tasks.assessment_mail.delay(kind, assessment.pk)
+        except Exception:  # noqa: BLE001 - the change is committed; the e-mail still goes
+            logger.warning("the task queue did not take the %s e-mail of assessment %s; sent from the request", kind, assessment.pk)
+            ABOUT_AN_ASSESSMENT[kind](assessment)
+
+    transaction.on_commit(send)
+
+
+def assessment_mail(kind: str, pk: int) -> None:
+    """The worker's side of send_after_commit: the assessment as it is now (gone: no e-mail)."""
+    assessment = SelfAssessment.objects.select_related("period", "unit", "employee__user", "employee__unit").filter(pk=pk).first()
+    if assessment is not None:
+        ABOUT_AN_ASSESSMENT[kind](assessment)

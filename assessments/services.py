@@ -292,7 +292,7 @@ def assessment_submit(*, assessment: SelfAssessment, version: int, actor) -> boo
         )
         _log(assessment, actor, from_state, AssessmentState.SUBMITTED)
         summaries.summary_apply(assessment=assessment, sign=1, pillar_scores=sheet.pillar_scores)
-        transaction.on_commit(lambda: notifications.assessment_submitted(assessment))
+        notifications.send_after_commit("submitted", assessment)
     return True
 
 
@@ -326,7 +326,7 @@ def assessment_approve(*, assessment: SelfAssessment, reviewer) -> SelfAssessmen
         assessment.save(update_fields=["state", "reviewed_at", "reviewed_by", "version", "updated_at"])
         _log(assessment, reviewer, AssessmentState.SUBMITTED, AssessmentState.APPROVED)
         summaries.rollups_touch(assessment.period_id)
-        transaction.on_commit(lambda: notifications.assessment_approved(assessment))
+        notifications.send_after_commit("approved", assessment)
     return assessment
 
 
@@ -368,5 +368,5 @@ def assessment_return(*, assessment: SelfAssessment, reviewer, note: str) -> Sel
             update_fields=["state", "return_note", "reviewed_at", "reviewed_by", "return_deadline", "version", "updated_at"]
         )
         _log(assessment, reviewer, AssessmentState.SUBMITTED, AssessmentState.RETURNED, note)
-        transaction.on_commit(lambda: notifications.assessment_returned(assessment))
+        notifications.send_after_commit("returned", assessment)
     return assessment

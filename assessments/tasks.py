@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.core.management import call_command
 
-from . import job_runners, jobs, reports, summaries  # noqa: F401 - job_runners and reports register the runners
+from . import job_runners, jobs, notifications, reports, summaries  # noqa: F401 - job_runners and reports register the runners
 from .models import SummaryDelta
 
 logger = logging.getLogger(__name__)
@@ -49,3 +49,9 @@ def summaries_pending_apply() -> None:
     within PENDING_WAIT_SECONDS (normally there are none)."""
     for period_id in SummaryDelta.objects.values_list("period_id", flat=True).distinct():
         summaries.pending_apply(period_id)
+
+
+@shared_task
+def assessment_mail(kind: str, pk: int) -> None:
+    """An e-mail about an assessment (notifications.send_after_commit), sent by the worker."""
+    notifications.assessment_mail(kind, pk)

@@ -131,7 +131,7 @@ def decisions_save(*, verification: Verification, version: int, decisions: dict[
     waiting = locked.items.filter(decision=VerifiedRating.Decision.EVIDENCE).exists()
     if waiting and locked.state != Verification.State.EVIDENCE:
         assessment = SelfAssessment.objects.select_related("employee__user", "period").get(pk=locked.assessment_id)
-        transaction.on_commit(lambda: notifications.evidence_requested(assessment))
+        notifications.send_after_commit("evidence_requested", assessment)
     locked.state = Verification.State.EVIDENCE if waiting else Verification.State.PENDING
     locked.version += 1
     locked.verifier = actor

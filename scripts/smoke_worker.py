@@ -2,7 +2,9 @@
 needed): gunicorn with production settings and a `celery worker` on the benchmark's XS
 database, the local Redis as the broker. An admin starts the Rekap Instansi export from the
 page's button, the job page's status is watched until the worker has finished it, and the file
-is downloaded and read. Also checks that the worker, not the web process, ran it.
+is downloaded and read. Then a staff member submits, and the e-mail to their head of unit is
+sent by the worker (written by the file e-mail backend), not by the request. Checks that the
+worker, not the web process, ran both.
 
     python scripts/smoke_worker.py        (needs Redis on 127.0.0.1:6379 and PostgreSQL)
 """
@@ -22,7 +24,11 @@ from bench.common import BROKER, celery_worker, django_setup, gunicorn, prepare_
 
 def main():
     private = tempfile.mkdtemp(prefix="asn-worker-")
-    env = production_env("XS", CELERY_BROKER_URL=BROKER, PRIVATE_STORAGE_ROOT=private)
+    mailbox = Path(private) / "mail"
+    env = production_env(
+        "XS", CELERY_BROKER_URL=BROKER, PRIVATE_STORAGE_ROOT=private,
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend", EMAIL_FILE_PATH=str(mailbox),
+    )
     prepare_database("XS", env)
     django_setup(env)
     from django.contrib.auth import get_user_model
@@ -61,11 +67,37 @@ def main():
             rows = list(load_workbook(io.BytesIO(download.content)).active.iter_rows(values_only=True))
             assert rows[0][0] == "Kode unit" and len(rows) > 2, rows[:2]
             elapsed = time.monotonic() - started
+            mailed = submit_and_wait_for_the_mail(base, mailbox)
     ran = log_path.read_text()
     assert re.search(r"Task assessments\.tasks\.job_run\[[^\]]+\] succeeded", ran), "the worker's log does not show the job:\n" + ran[-3000:]
+    assert re.search(r"Task assessments\.tasks\.assessment_mail\[[^\]]+\] succeeded", ran), "the worker did not send the e-mail:\n" + ran[-3000:]
     states = " → ".join(dict.fromkeys(seen))
     print(f"worker: the Rekap export ran in the Celery worker (states seen: {states}); "
           f"{len(rows) - 1} units in the workbook, downloaded {elapsed:.1f} s after the click")
+    print(f"worker: a submit's e-mail to the head of unit was sent by the Celery worker {mailed:.1f} s after the submit")
+
+
+def submit_and_wait_for_the_mail(base: str, mailbox: Path) -> float:
+    """A fresh person submits a complete draft on the confirmation page; returns the seconds
+    until the e-mail asking their head of unit to review is in the mailbox."""
+    from assessments.models import AssessmentPeriod, SelfAssessment
+    from bench.submit import prepare, ready
+
+    period = AssessmentPeriod.objects.get(status="open")
+    (person,) = prepare(period, 1)
+    http, token, version = ready(base, person, period.code)
+    started = time.monotonic()
+    response = http.post(f"{base}/penilaian/{period.code}/kirim/", data={"version": version}, headers={"X-CSRFToken": token},
+                         allow_redirects=False)
+    assert response.status_code == 302 and "/hasil/" in response.headers["Location"], response.status_code
+    assessment = SelfAssessment.objects.get(employee__user=person, period=period)
+    assert assessment.state == "submitted", assessment.state
+    while time.monotonic() - started < 60:
+        mails = [path.read_text() for path in mailbox.glob("*.log")] if mailbox.exists() else []
+        if any(f"/tinjau/{assessment.pk}/" in text for text in mails):
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"no e-mail about assessment {assessment.pk} in {mailbox} after 60 s")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,65 @@ def test_a_mail_outage_does_not_undo_the_submission(cast, period, committed, set
     assert assessment.state == "submitted"
 
 
+@pytest.fixture
+def queue(settings, monkeypatch):
+    """A deployment with a worker (CELERY_BROKER_URL): what the request hands to the task queue."""
+    from assessments import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    handed = []
+    monkeypatch.setattr(tasks.assessment_mail, "delay", lambda *args: handed.append(args))
+    return handed
+
+
+def test_with_a_worker_the_request_hands_the_mail_to_the_queue_and_the_worker_sends_it(cast, period, committed, queue):
+    from assessments import tasks
+
+    with committed():
+        assessment = submitted_assessment(cast.staff, period)
+    assert mail.outbox == []  # nothing sent by the request
+    assert queue == [("submitted", assessment.pk)]
+    tasks.assessment_mail(*queue[0])  # the worker
+    assert [m.to for m in mail.outbox] == [[cast.supervisor.user.email]]
+    assert f"/tinjau/{assessment.pk}/" in mail.outbox[0].body
+    queue.clear()
+    with committed():
+        services.assessment_return(assessment=assessment, reviewer=cast.supervisor.user, note="Bukti AK-1 belum ada")
+    assert queue == [("returned", assessment.pk)]
+    tasks.assessment_mail(*queue[0])
+    assert "Bukti AK-1 belum ada" in mail.outbox[-1].body and mail.outbox[-1].to == [cast.staff.user.email]
+
+
+def test_an_assessment_gone_before_the_worker_came_is_mailed_about_by_nobody(cast, period, committed, queue):
+    from assessments import tasks
+
+    with committed():
+        assessment = submitted_assessment(cast.staff, period)
+    assessment.delete()
+    tasks.assessment_mail(*queue[0])
+    assert mail.outbox == []
+
+
+def test_a_queue_that_does_not_answer_costs_the_request_nothing_the_mail_goes_from_the_request(
+    cast, period, committed, settings, monkeypatch, caplog
+):
+    from kombu.exceptions import OperationalError
+
+    from assessments import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+
+    def broker_down(*args):
+        raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.assessment_mail, "delay", broker_down)
+    with committed():
+        assessment = submitted_assessment(cast.staff, period)
+    assert assessment.state == "submitted"
+    assert [m.to for m in mail.outbox] == [[cast.supervisor.user.email]]
+    assert "did not take the submitted e-mail" in caplog.text
+
+
 class BrokenBackend:
     def __init__(self, *args, **kwargs):
         pass
