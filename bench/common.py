@@ -191,3 +191,64 @@ def session_for(user) -> str:
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.create()
     return session.session_key
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def processes(match) -> dict[int, float]:
+    """{pid: CPU seconds used so far} of the processes whose command line satisfies `match`."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if match(command):
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+    return found
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between the two readings (a process that started since counts from 0)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, over all cores (/proc/stat)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / TICK, sum(fields[:8]) / TICK
+
+
+class CpuMeter:
+    """CPU seconds used between start() and stop() by gunicorn (on `port`), PostgreSQL, the load
+    generator (Locust, or bench/submit.py's threads), the Celery worker and the whole machine:
+    whether a load is CPU-bound here, and what it would take to go faster."""
+
+    GROUPS = {
+        "gunicorn": lambda port: lambda command: "gunicorn" in command and f"127.0.0.1:{port}" in command,
+        "postgres": lambda port: lambda command: command.startswith("postgres"),
+        "client": lambda port: lambda command: "locust" in command or "bench/submit.py" in command,
+        "worker": lambda port: lambda command: "celery" in command and " worker" in command,
+    }
+
+    def __init__(self, port: str):
+        self.matchers = {name: make(port) for name, make in self.GROUPS.items()}
+
+    def read(self) -> dict:
+        return {name: processes(match) for name, match in self.matchers.items()} | {"machine": machine_cpu(), "at": time.monotonic()}
+
+    def start(self) -> None:
+        self.before = self.read()
+
+    def stop(self) -> dict:
+        """{group: CPU seconds} and "wall" (seconds), "busy" (the machine's busy CPU seconds),
+        "cores" (how many the machine has)."""
+        after = self.read()
+        used = {name: cpu_used(self.before[name], after[name]) for name in self.matchers}
+        busy = after["machine"][0] - self.before["machine"][0]
+        return used | {"wall": after["at"] - self.before["at"], "busy": busy, "cores": os.cpu_count() or 1}

@@ -1,5 +1,7 @@
 """`make loadtest [LOAD_SIZE=M]`: Locust (FastHttpUser), headless, 50 users for 60 s, against
-gunicorn with production settings on PostgreSQL (the benchmark's data of that size).
+gunicorn with production settings on PostgreSQL (the benchmark's data of that size), as
+docker-compose deploys it: Redis for the cache and the sessions, a Celery worker for the tasks
+(the e-mails to heads of unit after a submit).
 
 Prints requests/s, p50, p95, p99 and failures, then checks in the database that every submit
 Locust saw succeed is stored exactly once, with every rating, pillar score and its log entry.
@@ -9,12 +11,13 @@ the mix's requests/s as a share of it; and the CPU milliseconds per mixed reques
 gunicorn (master and workers) and by PostgreSQL (every backend of the server), read from /proc
 before and after the mix. Logins are left out of the per-request CPU: their password hash
 (PBKDF2, by design about a third of a second) is measured in this process and subtracted.
+Last, how busy the machine's cores were, by whom (gunicorn, PostgreSQL, Locust, the worker),
+and the machine's CPU per request against what a quarter of the floor would allow.
 """
 
 import argparse
 import csv
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,7 +26,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PYTHON, ROOT, SIZES, django_setup, gunicorn, prepare_database, production_env, session_for  # noqa: E402
+from bench.common import (  # noqa: E402
+    BROKER,
+    PYTHON,
+    ROOT,
+    SIZES,
+    CpuMeter,
+    celery_worker,
+    django_setup,
+    gunicorn,
+    prepare_database,
+    production_env,
+    session_for,
+)
 
 PASSWORD = "asn-bench-2026"  # seed_scale's
 LOADTEST_REDIS = "redis://127.0.0.1:6379/2"
@@ -92,30 +107,6 @@ def check_submissions(nips: list[str]) -> list[str]:
     return problems
 
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def processes(match) -> dict[int, float]:
-    """{pid: CPU seconds used so far} of the processes whose command line satisfies `match`."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if match(command):
-            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-    return found
-
-
-def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds used between the two readings (a process that started since counts from 0)."""
-    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
-
-
 def login_cpu_seconds() -> float:
     from django.contrib.auth.hashers import check_password, make_password
 
@@ -138,6 +129,19 @@ def locust(base: str, locustfile: str, users: int, seconds: int, prefix: Path, e
         return list(csv.DictReader(stats))
 
 
+def print_cpu_share(cpu: dict, requests: int, rate: float, floor_rate: float) -> None:
+    """How busy the machine was during the mix and what the target would take: when every core
+    is busy the mix is CPU-bound, and it goes only as fast as its CPU per request allows."""
+    wall, cores, busy = cpu["wall"], cpu["cores"], cpu["busy"]
+    other = busy - cpu["gunicorn"] - cpu["postgres"] - cpu["client"] - cpu["worker"]
+    print(f"the machine's {cores} cores were {busy / (wall * cores):.0%} busy during the mix: gunicorn "
+          f"{cpu['gunicorn'] / wall:.2f} cores, PostgreSQL {cpu['postgres'] / wall:.2f}, Locust {cpu['client'] / wall:.2f}, "
+          f"Celery worker {cpu['worker'] / wall:.2f}, the rest {other / wall:.2f}")
+    target = floor_rate / 4
+    print(f"machine CPU per mixed request (everything, logins and Locust included): {1000 * busy / max(requests, 1):.1f} ms; "
+          f"a quarter of the floor ({target:.0f} requests/s) on {cores} cores needs at most {1000 * cores / target:.1f} ms")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=SIZES, default="M")
@@ -148,8 +152,8 @@ def main():
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
 
-    # As docker-compose deploys it: the roll-up cache on, sessions and cache in Redis.
-    env = production_env(args.size, REDIS_URL=LOADTEST_REDIS)
+    # As docker-compose deploys it: the roll-up cache on, sessions and cache in Redis, a worker.
+    env = production_env(args.size, REDIS_URL=LOADTEST_REDIS, CELERY_BROKER_URL=BROKER)
     subprocess.run(["redis-cli", "-n", LOADTEST_REDIS.rsplit("/", 1)[1], "FLUSHDB"], check=True, stdout=subprocess.DEVNULL)
     print(f"Preparing {args.size} on {env['DATABASE_URL']}...", flush=True)
     prepare_database(args.size, env)
@@ -160,14 +164,12 @@ def main():
         pool_file.write_text(json.dumps(pool))
         submitted.touch()
         prefix = results / f"loadtest-{args.size}"
-        with gunicorn(env, args.workers) as base:
-            port = base.rsplit(":", 1)[1]
-            is_gunicorn = lambda command: "gunicorn" in command and f"127.0.0.1:{port}" in command  # noqa: E731
-            is_postgres = lambda command: command.startswith("postgres")  # noqa: E731
-            before = processes(is_gunicorn), processes(is_postgres)
+        with celery_worker(env, results / "loadtest-worker.log"), gunicorn(env, args.workers) as base:
+            meter = CpuMeter(base.rsplit(":", 1)[1])
+            meter.start()
             mix = locust(base, "locustfile.py", args.users, args.seconds, prefix,
                          {**env, "LOADTEST_POOL": str(pool_file), "LOADTEST_SUBMITTED": str(submitted)})
-            after = processes(is_gunicorn), processes(is_postgres)
+            cpu = meter.stop()
             floor = locust(base, "locustfile_floor.py", args.users, args.seconds, results / f"loadtest-{args.size}-floor", env)
         nips = [line for line in submitted.read_text().splitlines() if line]
 
@@ -186,12 +188,13 @@ def main():
     print(f"the mix serves {float(total['Requests/s']) / floor_rate:.3f} of the floor's requests/s")
     requests = int(total["Request Count"])
     logins = sum(int(row["Request Count"]) for row in rows if row["Name"] == "log in")
-    web_cpu, db_cpu = cpu_used(before[0], after[0]), cpu_used(before[1], after[1])
+    web_cpu, db_cpu = cpu["gunicorn"], cpu["postgres"]
     login_cost = login_cpu_seconds()
     per_request = lambda seconds: 1000 * seconds / max(requests - logins, 1)  # noqa: E731
     print(f"CPU per mixed request (logins left out: {logins} × {login_cost * 1000:.0f} ms of password hashing): "
           f"gunicorn {per_request(web_cpu - logins * login_cost):.1f} ms + PostgreSQL {per_request(db_cpu):.1f} ms "
           f"= {per_request(web_cpu - logins * login_cost + db_cpu):.1f} ms")
+    print_cpu_share(cpu, requests, float(total["Requests/s"]), floor_rate)
     problems = check_submissions(nips)
     print(f"database check: {len(nips)} successful submits; "
           + ("every one stored exactly once with all ratings, pillar scores and one submit event" if not problems else "PROBLEMS:"))

@@ -4,7 +4,8 @@ gunicorn (16 sync workers, production settings) on the benchmark's database of t
 submit is a fresh person's complete draft (made beforehand, not timed) sent to the confirmation
 page, as the browser does. For each level: submits/s, p50 and p95 in milliseconds, and the
 share of the database's active backends that wait on a lock (sampled from pg_stat_activity every
-20 ms). Afterwards every summary row of the open period is recomputed and compared
+20 ms), and the CPU per submit of gunicorn and PostgreSQL with how busy the machine's cores
+were; the head of unit's e-mail goes through a Celery worker, as deployed. Afterwards every summary row of the open period is recomputed and compared
 (summaries.summary_differences): the increments must equal a rebuild.
 
 It uses up fresh people of the size's database (about 400 per run); `make bench` and
@@ -21,10 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import django_setup, gunicorn, prepare_database, production_env, session_for  # noqa: E402
+from bench.common import BROKER, CpuMeter, celery_worker, django_setup, gunicorn, prepare_database, production_env, session_for  # noqa: E402
 
 LEVELS = (1, 4, 16)
 WORKERS = 16
+WARM_UP = 4 * WORKERS  # submits before the measured levels
 
 
 def prepare(period, count: int) -> list:
@@ -100,6 +102,8 @@ def run_level(base: str, code: str, people: list, concurrency: int, dsn: str) ->
 
     sampler = LockSampler(dsn)
     sampler.start()
+    meter = CpuMeter(base.rsplit(":", 1)[1])
+    meter.start()
     began = time.perf_counter()
     threads = [threading.Thread(target=lane, args=(items,)) for items in lanes]
     for thread in threads:
@@ -107,6 +111,7 @@ def run_level(base: str, code: str, people: list, concurrency: int, dsn: str) ->
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
+    cpu = meter.stop()
     sampler.stop.set()
     sampler.join()
     ordered = sorted(times)
@@ -118,6 +123,10 @@ def run_level(base: str, code: str, people: list, concurrency: int, dsn: str) ->
         "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
         "lock_share": sampler.waiting / sampler.active if sampler.active else 0.0,
         "failures": len(failures),
+        "server_ms": 1000 * (cpu["gunicorn"] + cpu["postgres"]) / max(len(times), 1),
+        "machine_ms": 1000 * cpu["busy"] / max(len(times), 1),
+        "busy": cpu["busy"] / (cpu["wall"] * cpu["cores"]),
+        "cores": cpu["cores"],
     }
 
 
@@ -126,7 +135,7 @@ def main():
     parser.add_argument("--size", default="S")
     parser.add_argument("--per-submitter", type=int, default=20, help="submits each concurrent submitter sends")
     args = parser.parse_args()
-    env = production_env(args.size, ROLLUP_CACHE_SECONDS=0)
+    env = production_env(args.size, ROLLUP_CACHE_SECONDS=0, CELERY_BROKER_URL=BROKER)  # e-mails through the worker, as deployed
     print(f"Preparing {args.size} on {env['DATABASE_URL']}...", flush=True)
     prepare_database(args.size, env)
     django_setup(env)
@@ -135,20 +144,30 @@ def main():
 
     period = AssessmentPeriod.objects.get(status="open")
     counts = {level: max(level * args.per_submitter, 30) for level in LEVELS}
-    people = prepare(period, sum(counts.values()) + 8)
+    people = prepare(period, sum(counts.values()) + WARM_UP)
     results = []
-    with gunicorn(env, WORKERS, log_name="bench-submit-gunicorn.log") as base:
-        run_level(base, period.code, people[:8], 4, env["DATABASE_URL"])  # warm-up: every worker has connected
-        offset = 8
+    worker_log = Path(__file__).resolve().parent / "results" / "bench-submit-worker.log"
+    with celery_worker(env, worker_log), gunicorn(env, WORKERS, log_name="bench-submit-gunicorn.log") as base:
+        # Warm-up: every worker has connected and served a submit (a cold worker's first request
+        # loads code and templates: it made the single submitter's p95 ten times its p50).
+        run_level(base, period.code, people[:WARM_UP], WORKERS, env["DATABASE_URL"])
+        offset = WARM_UP
         for level in LEVELS:
             results.append(run_level(base, period.code, people[offset : offset + counts[level]], level, env["DATABASE_URL"]))
             offset += counts[level]
     print(f"\nmake bench-submit SIZE={args.size}: gunicorn {WORKERS} sync workers, each submit a fresh person's complete draft")
-    print(f"{'submitters':>10}{'submits':>9}{'submits/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'waiting on a lock':>19}{'failures':>10}")
+    print(f"{'submitters':>10}{'submits':>9}{'submits/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'waiting on a lock':>19}{'failures':>10}"
+          f"{'CPU/submit ms':>15}{'cores busy':>12}")
     for r in results:
-        print(f"{r['concurrency']:>10}{r['submits']:>9}{r['per_second']:>11.1f}{r['p50']:>9.0f}{r['p95']:>9.0f}{r['lock_share']:>18.0%}{r['failures']:>10}")
-    single = results[0]["per_second"]
-    print(f"16 submitters against 1: {results[-1]['per_second'] / single:.2f} x the single-submitter rate")
+        print(f"{r['concurrency']:>10}{r['submits']:>9}{r['per_second']:>11.1f}{r['p50']:>9.0f}{r['p95']:>9.0f}{r['lock_share']:>18.0%}{r['failures']:>10}"
+              f"{r['server_ms']:>15.1f}{r['busy']:>12.0%}")
+    single = results[0]
+    print(f"16 submitters against 1: {results[-1]['per_second'] / single['per_second']:.2f} x the single-submitter rate")
+    # CPU/submit: gunicorn and PostgreSQL. When every core is busy, submits/s cannot exceed the
+    # cores divided by the machine's CPU per submit (the client's share included).
+    ceiling = single["cores"] * 1000 / single["machine_ms"]
+    print(f"one submitter kept {single['busy']:.0%} of the {single['cores']} cores busy ({single['machine_ms']:.1f} ms of machine CPU a submit): "
+          f"with every core busy at that cost, at most {ceiling:.0f} submits/s, {ceiling / single['per_second']:.2f} x the single rate")
     period.refresh_from_db()
     differences = summaries.summary_differences(period=period)
     print("summary rows: " + ("equal to a full recomputation" if not differences else f"{len(differences)} differ, e.g. {differences[:3]}"))
