@@ -232,7 +232,6 @@ class CpuMeter:
     GROUPS = {
         "gunicorn": lambda port: lambda command: "gunicorn" in command and f"127.0.0.1:{port}" in command,
         "postgres": lambda port: lambda command: command.startswith("postgres"),
-        "client": lambda port: lambda command: "locust" in command or "bench/submit.py" in command,
         "worker": lambda port: lambda command: "celery" in command and " worker" in command,
     }
 
@@ -240,7 +239,13 @@ class CpuMeter:
         self.matchers = {name: make(port) for name, make in self.GROUPS.items()}
 
     def read(self) -> dict:
-        return {name: processes(match) for name, match in self.matchers.items()} | {"machine": machine_cpu(), "at": time.monotonic()}
+        # The client is this process (bench/submit.py's threads) and the children it has waited
+        # for (Locust, which has ended by stop()): os.times counts both.
+        return {name: processes(match) for name, match in self.matchers.items()} | {
+            "client": sum(os.times()[:4]),
+            "machine": machine_cpu(),
+            "at": time.monotonic(),
+        }
 
     def start(self) -> None:
         self.before = self.read()
@@ -250,5 +255,6 @@ class CpuMeter:
         "cores" (how many the machine has)."""
         after = self.read()
         used = {name: cpu_used(self.before[name], after[name]) for name in self.matchers}
+        used["client"] = after["client"] - self.before["client"]
         busy = after["machine"][0] - self.before["machine"][0]
         return used | {"wall": after["at"] - self.before["at"], "busy": busy, "cores": os.cpu_count() or 1}
