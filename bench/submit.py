@@ -8,7 +8,7 @@ share of the database's active backends that wait on a lock (sampled from pg_sta
 were; the head of unit's e-mail goes through a Celery worker, as deployed. Afterwards every summary row of the open period is recomputed and compared
 (summaries.summary_differences): the increments must equal a rebuild.
 
-It uses up fresh people of the size's database (about 400 per run); `make bench` and
+It uses up fresh people of the size's database (about 500 per run); `make bench` and
 `make loadtest` pick theirs among those left.
 """
 
@@ -127,6 +127,8 @@ def run_level(base: str, code: str, people: list, concurrency: int, dsn: str) ->
         "machine_ms": 1000 * cpu["busy"] / max(len(times), 1),
         "busy": cpu["busy"] / (cpu["wall"] * cpu["cores"]),
         "cores": cpu["cores"],
+        "by_process": {name: 1000 * cpu[name] / max(len(times), 1) for name in ("gunicorn", "postgres", "client", "worker")}
+        | {"rest": 1000 * (cpu["busy"] - sum(cpu[n] for n in ("gunicorn", "postgres", "client", "worker"))) / max(len(times), 1)},
     }
 
 
@@ -161,6 +163,9 @@ def main():
     for r in results:
         print(f"{r['concurrency']:>10}{r['submits']:>9}{r['per_second']:>11.1f}{r['p50']:>9.0f}{r['p95']:>9.0f}{r['lock_share']:>18.0%}{r['failures']:>10}"
               f"{r['server_ms']:>15.1f}{r['busy']:>12.0%}")
+    for r in results:
+        print(f"machine CPU per submit at {r['concurrency']:>2}: {r['machine_ms']:.1f} ms = "
+              + ", ".join(f"{name} {ms:.1f}" for name, ms in r["by_process"].items()))
     single = results[0]
     print(f"16 submitters against 1: {results[-1]['per_second'] / single['per_second']:.2f} x the single-submitter rate")
     # CPU/submit: gunicorn and PostgreSQL. When every core is busy, submits/s cannot exceed the
