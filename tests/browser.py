@@ -73,9 +73,13 @@ def chromium():
 
 
 @pytest.fixture
-def page_factory(chromium, axe_file):
+def page_factory(chromium, axe_file, transactional_db):
     """Open pages in a fresh context (own cookies) of the given width; collect console errors
-    (including Content-Security-Policy violations) in `page.console_errors`."""
+    (including Content-Security-Policy violations) in `page.console_errors`.
+
+    It asks for the database so that it is torn down first: its pages go quiet and close
+    before the test database is emptied. A request still in flight at that moment (a favicon, a
+    script's fetch) held a lock on the session table, and emptying it failed in CI."""
     contexts = []
 
     def open_page(width: int = 1280, height: int = 900, javascript: bool = True):
@@ -97,6 +101,11 @@ def page_factory(chromium, axe_file):
 
     yield open_page
     for context in contexts:
+        for page in context.pages:
+            try:
+                page.wait_for_load_state("networkidle", timeout=5000)
+            except Exception:  # noqa: BLE001, S110 - a page that never goes quiet is closed anyway
+                pass
         context.close()
 
 
