@@ -24,13 +24,17 @@ OFFICE_ADMIN_GROUP = "Admin OPD"
 # Others see an assessment only once its owner has handed it in; a draft is the owner's alone.
 VISIBLE_TO_OTHERS = (AssessmentState.SUBMITTED, AssessmentState.RETURNED, AssessmentState.APPROVED)
 
+# The permission that makes an admin (the whole organisation), given directly or through a group.
+ADMIN_RIGHT = {"content_type__app_label": "assessments", "codename": "view_organisation"}
+
 
 def _account_rights(user) -> dict[str, bool]:
     """The account's administrative rights, in one query (cached on the user object): the
     permission view_organisation (directly or through a group, as ModelBackend reads it) and
-    membership of the groups that carry a scope. Asked on most pages; it was three or four
-    queries, and is written in SQL because the ORM spends more building it than the database
-    spends answering it."""
+    membership of the groups that carry a scope ({"admin": bool, VERIFIER_GROUP: bool,
+    OFFICE_ADMIN_GROUP: bool}). Asked on most pages; it was three or four queries, and is
+    written in SQL because the ORM spends more building it than the database spends answering
+    it."""
     if "_account_rights" not in user.__dict__:
         User = get_user_model()
         tables = {
@@ -52,14 +56,14 @@ def _account_rights(user) -> dict[str, bool]:
               EXISTS (SELECT 1 FROM {user_groups} ug JOIN {group} g ON g.id = ug.group_id WHERE ug.user_id = %s AND g.name = %s)
         """.format(**{key: connection.ops.quote_name(name) for key, name in tables.items()})  # noqa: S608 - table names, from the models
         with connection.cursor() as cursor:
-            cursor.execute(sql, ["view_organisation", "assessments", user.pk, user.pk, user.pk, VERIFIER_GROUP, user.pk, OFFICE_ADMIN_GROUP])
+            cursor.execute(
+                sql,
+                [ADMIN_RIGHT["codename"], ADMIN_RIGHT["content_type__app_label"], user.pk, user.pk,
+                 user.pk, VERIFIER_GROUP, user.pk, OFFICE_ADMIN_GROUP],
+            )
             admin, verifier, office_admin = (bool(value) for value in cursor.fetchone())
-        user.__dict__["_account_rights"] = {"admin": admin, "verifier": verifier, "office_admin": office_admin}
+        user.__dict__["_account_rights"] = {"admin": admin, VERIFIER_GROUP: verifier, OFFICE_ADMIN_GROUP: office_admin}
     return user.__dict__["_account_rights"]
-
-
-def _member_of(user, group: str) -> bool:
-    return _account_rights(user)[{VERIFIER_GROUP: "verifier", OFFICE_ADMIN_GROUP: "office_admin"}[group]]
 
 
 def is_admin(user) -> bool:
@@ -104,7 +108,7 @@ def _assigned_units(user, group: str, assigned: str) -> list[WorkUnit]:
     cache = user.__dict__.setdefault("_assigned_units_cache", {})
     if group not in cache:
         units = []
-        if _member_of(user, group):
+        if _account_rights(user)[group]:
             units = _outermost(WorkUnit.objects.filter(**{f"{assigned}__user": user}).order_by("path"))
         cache[group] = units
     return cache[group]
@@ -161,14 +165,13 @@ def privileged_accounts(heads: bool = True):
     admins, the internal assessment team, and (with `heads`) heads of unit. An office admin may
     neither change their e-mail address (whoever controls it can reset the password) nor switch
     them off, nor make them head of a unit."""
-    admin_right = {"codename": "view_organisation", "content_type__app_label": "assessments"}
     return (
         get_user_model()
         .objects.filter(
             Q(is_superuser=True)
             | Q(is_staff=True)
-            | Q(**{f"user_permissions__{key}": value for key, value in admin_right.items()})
-            | Q(**{f"groups__permissions__{key}": value for key, value in admin_right.items()})
+            | Q(**{f"user_permissions__{key}": value for key, value in ADMIN_RIGHT.items()})
+            | Q(**{f"groups__permissions__{key}": value for key, value in ADMIN_RIGHT.items()})
             | Q(groups__name__in=[OFFICE_ADMIN_GROUP, VERIFIER_GROUP])
             | (Q(employee__headed__isnull=False) if heads else Q(pk=None))
         )
